@@ -1,0 +1,1 @@
+"""Command line (click): server, dev, and operator commands. Loads settings once."""

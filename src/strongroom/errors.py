@@ -1,0 +1,164 @@
+"""The one error tree: each class is a meaning, never an HTTP status or an AWS code.
+
+    ServiceError
+    ├── NotFound                 the secret, version or label does not exist
+    ├── AlreadyExists            name taken, or a request token reused with another value
+    ├── InvalidRequest           the call is not valid for the resource's current state
+    ├── InvalidParameter         a parameter value is not acceptable
+    ├── InvalidNextToken         a pagination token we did not issue
+    ├── LimitExceeded            a quota (versions, tags, labels) would be exceeded
+    ├── MalformedPolicy          a resource policy that does not parse or validate
+    ├── PublicPolicy             BlockPublicPolicy refused a policy granting wide access
+    ├── EncryptionFailed         the key service could not seal a value
+    ├── DecryptionFailed         the key service could not open a value (one opaque message)
+    ├── NotSupported             an operation this release does not offer yet
+    ├── InputError               the request could not be read as the operation's input
+    │   ├── Serialization        malformed JSON, wrong JSON types, unknown members
+    │   └── Validation           model constraints: required, length, range, enum, pattern
+    ├── UnknownOperation         the target names no operation we serve
+    ├── RequestTooLarge          the body is larger than any valid request
+    ├── AuthError                authentication failed (SigV4)
+    │   ├── MissingAuthentication
+    │   ├── IncompleteSignature
+    │   ├── UnrecognizedClient   the access key is unknown or inactive
+    │   └── InvalidSignature     wrong signature, expired or not yet current
+    ├── AccessDenied             authenticated but not allowed
+    └── InternalError            anything unexpected; logged with the request id
+
+Messages are shown to clients: they must never contain a secret value or key material.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDenied",
+    "AlreadyExists",
+    "AuthError",
+    "DecryptionFailed",
+    "EncryptionFailed",
+    "IncompleteSignature",
+    "InputError",
+    "InternalError",
+    "InvalidNextToken",
+    "InvalidParameter",
+    "InvalidRequest",
+    "InvalidSignature",
+    "LimitExceeded",
+    "MalformedPolicy",
+    "MissingAuthentication",
+    "NotFound",
+    "NotSupported",
+    "PublicPolicy",
+    "RequestTooLarge",
+    "Serialization",
+    "ServiceError",
+    "UnknownOperation",
+    "UnrecognizedClient",
+    "Validation",
+]
+
+
+class ServiceError(Exception):
+    """Base of every error a client may see; ``message`` is safe to show."""
+
+    default_message = "An error occurred."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message if message is not None else self.default_message
+        super().__init__(self.message)
+
+
+class NotFound(ServiceError):
+    default_message = "Secrets Manager can't find the specified secret."
+
+
+class AlreadyExists(ServiceError):
+    default_message = "The resource already exists."
+
+
+class InvalidRequest(ServiceError):
+    default_message = "The request is not valid for the current state of the resource."
+
+
+class InvalidParameter(ServiceError):
+    default_message = "The parameter name or value is invalid."
+
+
+class InvalidNextToken(ServiceError):
+    default_message = "The NextToken value is invalid."
+
+
+class LimitExceeded(ServiceError):
+    default_message = "The request failed because it would exceed one of the Secrets Manager quotas."
+
+
+class MalformedPolicy(ServiceError):
+    default_message = "The resource policy has syntax errors."
+
+
+class PublicPolicy(ServiceError):
+    default_message = "The BlockPublicPolicy parameter is set to true, and the resource policy did not prevent broad access to the secret."
+
+
+class EncryptionFailed(ServiceError):
+    default_message = "Secrets Manager can't encrypt the protected secret text using the provided KMS key."
+
+
+class DecryptionFailed(ServiceError):
+    default_message = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
+
+
+class NotSupported(ServiceError):
+    default_message = "This operation is not supported by this Strongroom release."
+
+
+class InputError(ServiceError):
+    """The request body could not be read as the operation's input."""
+
+
+class Serialization(InputError):
+    default_message = "The request body could not be parsed."
+
+
+class Validation(InputError):
+    default_message = "1 validation error detected."
+
+
+class UnknownOperation(ServiceError):
+    default_message = "The operation is not recognized."
+
+
+class RequestTooLarge(ServiceError):
+    default_message = "Request entity too large."
+
+
+class AuthError(ServiceError):
+    """Authentication failed; the subclass says how."""
+
+
+class MissingAuthentication(AuthError):
+    default_message = "Missing Authentication Token"
+
+
+class IncompleteSignature(AuthError):
+    default_message = "The request signature does not conform to AWS standards."
+
+
+class UnrecognizedClient(AuthError):
+    default_message = "The security token included in the request is invalid."
+
+
+class InvalidSignature(AuthError):
+    default_message = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. "
+        "Consult the service documentation for details."
+    )
+
+
+class AccessDenied(ServiceError):
+    default_message = "You do not have sufficient access to perform this action."
+
+
+class InternalError(ServiceError):
+    default_message = "An error occurred on the server side."

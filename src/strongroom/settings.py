@@ -1,0 +1,211 @@
+"""Settings: one typed, frozen object; ``load_settings`` merges defaults, a TOML file,
+``STRONGROOM_*`` environment variables and command-line flags, in that order.
+
+Nested names use ``__`` in the environment (``STRONGROOM_STORAGE__URL``); any setting may
+instead be read from a file named by the same variable with ``_FILE`` appended, for secrets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CryptoSettings",
+    "PurgeSettings",
+    "ServerSettings",
+    "Settings",
+    "SettingsError",
+    "StorageSettings",
+    "load_settings",
+]
+
+ENV_PREFIX = "STRONGROOM_"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, unknown or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How the HTTP listener behaves."""
+
+    host: str = "127.0.0.1"
+    """Address to listen on. A non-loopback address requires TLS or ``allow_insecure``."""
+    port: int = 8900
+    """TCP port to listen on."""
+    region: str = "us-east-1"
+    """The AWS region this server answers as; credential scopes must name it."""
+    tls_cert: str = ""
+    """Path to a PEM certificate chain; enables TLS together with ``tls_key``."""
+    tls_key: str = ""
+    """Path to the PEM private key for ``tls_cert``."""
+    allow_insecure: bool = False
+    """Allow plain HTTP on a non-loopback address (not recommended)."""
+    max_body_bytes: int = 1_048_576
+    """Requests with a larger body are refused before it is read."""
+    workers: int = 1
+    """Number of server processes."""
+    log_level: str = "info"
+    """Log level of the server's own log (access and errors)."""
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where secrets are kept. The URL scheme picks the backend."""
+
+    url: str = "sqlite:///strongroom.db"
+    """``sqlite:///path/to/file.db`` (relative paths are under the data directory)."""
+
+
+@dataclass(frozen=True)
+class CryptoSettings:
+    """The root of trust that wraps the key service's keys."""
+
+    root_key_file: str = "root.key"
+    """Path to the 32-byte root key file (relative paths are under the data directory)."""
+    root_key: str = ""
+    """The root key itself, base64; takes precedence over ``root_key_file`` when set."""
+
+
+@dataclass(frozen=True)
+class PurgeSettings:
+    """The purger that removes secrets whose recovery window has ended."""
+
+    interval_seconds: float = 60.0
+    """How often the purger looks for secrets to remove."""
+    clock_offset_file: str = ""
+    """Testing aid: a file holding seconds to add to the purger's clock."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs, loaded once in the CLI and passed down."""
+
+    data_dir: str = "."
+    """Directory for the database and the root key file."""
+    server: ServerSettings = field(default_factory=ServerSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    crypto: CryptoSettings = field(default_factory=CryptoSettings)
+    purge: PurgeSettings = field(default_factory=PurgeSettings)
+
+    def path(self, p: str) -> Path:
+        """Resolve ``p`` against the data directory unless it is absolute."""
+        path = Path(p)
+        return path if path.is_absolute() else Path(self.data_dir) / path
+
+    def sqlite_path(self) -> Path:
+        """The database file named by ``storage.url``."""
+        url = self.storage.url
+        if not url.startswith("sqlite:///"):
+            raise SettingsError(f"unsupported storage URL scheme: {url.split(':', 1)[0]}")
+        return self.path(url[len("sqlite:///") :])
+
+
+def _convert(name: str, typ: Any, value: Any) -> Any:
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if isinstance(value, str) and value.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{name}: expected a boolean, got {value!r}")
+    if typ in (int, float):
+        if isinstance(value, bool):
+            raise SettingsError(f"{name}: expected a number")
+        try:
+            return typ(value)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"{name}: expected a number, got {value!r}") from exc
+    if typ is str:
+        if not isinstance(value, (str, int, float)):
+            raise SettingsError(f"{name}: expected a string")
+        return str(value)
+    raise SettingsError(f"{name}: unsupported type")
+
+
+def _build(cls: Any, data: Mapping[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    data = dict(data)
+    for key in [k for k in data if k not in known and k.endswith("_file")]:
+        # NAME_FILE names a file holding the value of NAME (for secrets kept out of env/TOML).
+        target = key[: -len("_file")]
+        if target in known and hints[target] is str:
+            try:
+                data[target] = Path(str(data.pop(key))).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"{prefix}{key}: cannot read file: {exc}") from exc
+    unknown = set(data) - known
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(prefix + u for u in sorted(unknown))}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        typ = hints[f.name]
+        if dataclasses.is_dataclass(typ):
+            sub = data[f.name]
+            if not isinstance(sub, Mapping):
+                raise SettingsError(f"{prefix}{f.name}: expected a table")
+            kwargs[f.name] = _build(typ, sub, f"{prefix}{f.name}.")
+        else:
+            kwargs[f.name] = _convert(prefix + f.name, typ, data[f.name])
+    return cls(**kwargs)
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        elif isinstance(value, Mapping):
+            base[key] = dict(value)
+            _merge(base[key], {})
+        else:
+            base[key] = value
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        parts = name.split("__")
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    path: str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build Settings from defaults, then the TOML file at ``path``, then ``environ``
+    (``STRONGROOM_*``), then ``overrides`` (command-line flags, nested dicts).
+
+    Raises SettingsError for unknown names or values of the wrong type.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as fh:
+                _merge(data, tomllib.load(fh))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"cannot read settings file {path}: {exc}") from exc
+    if environ is not None:
+        _merge(data, _from_environ(environ))
+    if overrides:
+        _merge(data, {k: v for k, v in overrides.items() if v is not None})
+    result: Settings = _build(Settings, data, "")
+    return result
