@@ -1,0 +1,231 @@
+"""The built-in key service (a small KMS): 256-bit master keys with material versions.
+
+Material is held unwrapped in memory only; callers store and hand back the root-wrapped form.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from strongroom.crypto import aead
+from strongroom.crypto.rootkey import RootKey
+from strongroom.errors import DecryptionFailed, EncryptionFailed
+
+__all__ = [
+    "KeyService",
+    "WrappedKeyMaterial",
+    "canonical_context",
+    "wrapped_key_id",
+]
+
+_FORMAT_V1 = 1
+_MAX_KEY_ID_LEN = 255  # one length byte in the wrapped data key
+_MAX_VERSION = 2**32 - 1  # four bytes in the wrapped data key
+
+
+@dataclass(frozen=True)
+class WrappedKeyMaterial:
+    """One master key material version, wrapped by the root key; safe to store.
+
+    ``blob`` is ``root.wrap(material, f"strongroom-kms:{key_id}:{version}".encode())``.
+    """
+
+    key_id: str
+    version: int
+    blob: bytes = field(repr=False)
+
+
+def canonical_context(context: Mapping[str, str]) -> bytes:
+    """The encryption context as bytes bound into AEAD: JSON, keys sorted, ASCII-escaped.
+
+    This is a stored format: changing it makes every existing ciphertext undecryptable.
+    Raises ``TypeError`` if a key or value is not a ``str``.
+    """
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in context.items()):
+        raise TypeError("encryption context keys and values must be str")
+    # ensure_ascii makes the output pure ASCII (valid UTF-8) even for lone surrogates,
+    # which a JSON request may carry, so encoding cannot fail on client input.
+    text = json.dumps(dict(context), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return text.encode("utf-8")
+
+
+def wrapped_key_id(wrapped: bytes) -> str:
+    """The master key id a wrapped data key names (to authorize before decrypting).
+
+    Raises ``DecryptionFailed`` if ``wrapped`` is not a wrapped data key. The id is not
+    authenticated until :meth:`KeyService.decrypt_data_key` succeeds.
+    """
+    return _parse_header(wrapped)[0]
+
+
+def _material_context(key_id: str, version: int) -> bytes:
+    return f"strongroom-kms:{key_id}:{version}".encode()
+
+
+def _check_name(key_id: str, version: int) -> None:
+    """Raise ``ValueError`` unless (key_id, version) fits the wrapped data key header."""
+    if not (
+        key_id.isascii()
+        and key_id.isprintable()
+        and " " not in key_id
+        and 1 <= len(key_id) <= _MAX_KEY_ID_LEN
+    ):
+        raise ValueError("a key id is 1 to 255 printable ASCII characters without spaces")
+    if not 1 <= version <= _MAX_VERSION:
+        raise ValueError("a key material version is between 1 and 2**32 - 1")
+
+
+def _header(key_id: str, version: int) -> bytes:
+    kid = key_id.encode("ascii")
+    return bytes((_FORMAT_V1, len(kid))) + kid + version.to_bytes(4, "big")
+
+
+def _parse_header(wrapped: bytes) -> tuple[str, int, int]:
+    """(key_id, version, header length) of a wrapped data key; ``DecryptionFailed`` if garbage."""
+    if len(wrapped) < 2 or wrapped[0] != _FORMAT_V1:
+        raise DecryptionFailed()
+    end = 2 + wrapped[1]
+    if wrapped[1] == 0 or len(wrapped) < end + 4 + aead.OVERHEAD:
+        raise DecryptionFailed()
+    try:
+        key_id = wrapped[2:end].decode("ascii")
+    except UnicodeDecodeError:
+        raise DecryptionFailed() from None
+    version = int.from_bytes(wrapped[end : end + 4], "big")
+    return key_id, version, end + 4
+
+
+class KeyService:
+    """Master keys in memory: creates and loads material, generates and decrypts data keys.
+
+    A wrapped data key is ``0x01 || len(key_id) || key_id || version (4 bytes, big-endian)
+    || nonce || ciphertext || tag``; the AAD is that header followed by
+    :func:`canonical_context`, so Decrypt needs no key id and the header cannot be altered.
+    Data keys are sealed directly under master material (no KDF on the request path), so
+    each material version should seal well under 2**32 data keys before a new version.
+    Thread-safe.
+    """
+
+    __slots__ = ("_current", "_lock", "_materials", "_root")
+
+    def __init__(self, root: RootKey) -> None:
+        """Wrap new material under ``root``; nothing is loaded until :meth:`load`."""
+        self._root = root
+        self._lock = threading.Lock()
+        self._materials: dict[tuple[str, int], bytes] = {}
+        # Newest (version, material) per key id: one dict lookup on the encrypt path.
+        self._current: dict[str, tuple[int, bytes]] = {}
+
+    def __repr__(self) -> str:
+        return f"KeyService(root_key_id={self._root.key_id!r}, loaded={len(self._materials)})"
+
+    def create_key_material(self, key_id: str, version: int = 1) -> WrappedKeyMaterial:
+        """Make new random material for (key_id, version), load it, and return it wrapped.
+
+        Raises ``ValueError`` if that version is already loaded (overwriting it would lose
+        data) or if key_id/version are out of range. The caller must store the result.
+        """
+        _check_name(key_id, version)
+        material = os.urandom(aead.KEY_SIZE)
+        wrapped = WrappedKeyMaterial(
+            key_id, version, self._root.wrap(material, _material_context(key_id, version))
+        )
+        with self._lock:
+            if (key_id, version) in self._materials:
+                raise ValueError(f"key {key_id} already has material version {version}")
+            self._put(key_id, version, material)
+        return wrapped
+
+    def load(self, material: WrappedKeyMaterial) -> None:
+        """Unwrap stored material with the root key and keep it in memory (at start-up).
+
+        Raises ``DecryptionFailed`` if it was wrapped by another root key, for another
+        (key_id, version), or altered; ``ValueError`` if the same (key_id, version) is
+        already loaded with different material. Loading the same material twice is a no-op.
+        """
+        _check_name(material.key_id, material.version)
+        plain = self._root.unwrap(
+            material.blob, _material_context(material.key_id, material.version)
+        )
+        if len(plain) != aead.KEY_SIZE:
+            raise DecryptionFailed()
+        with self._lock:
+            existing = self._materials.get((material.key_id, material.version))
+            if existing is not None:
+                if not hmac.compare_digest(existing, plain):
+                    raise ValueError(
+                        f"key {material.key_id} version {material.version} is already "
+                        "loaded with different material"
+                    )
+                return
+            self._put(material.key_id, material.version, plain)
+
+    def _put(self, key_id: str, version: int, material: bytes) -> None:
+        # Caller holds the lock.
+        self._materials[key_id, version] = material
+        current = self._current.get(key_id)
+        if current is None or version > current[0]:
+            self._current[key_id] = (version, material)
+
+    def has_key(self, key_id: str) -> bool:
+        """Whether any material version of ``key_id`` is loaded."""
+        return key_id in self._current
+
+    def generate_data_key(self, key_id: str, context: Mapping[str, str]) -> tuple[bytes, bytes]:
+        """A fresh random 256-bit data key and its wrapped form, under the newest material.
+
+        ``context`` is bound as AAD and must be given again to decrypt. Raises
+        ``EncryptionFailed`` if ``key_id`` is not loaded, ``TypeError`` for a non-str context.
+        """
+        current = self._current.get(key_id)
+        if current is None:
+            raise EncryptionFailed()
+        version, material = current
+        header = _header(key_id, version)
+        data_key = os.urandom(aead.KEY_SIZE)
+        sealed = aead.seal(material, data_key, header + canonical_context(context))
+        return data_key, header + sealed
+
+    def decrypt_data_key(self, wrapped: bytes, context: Mapping[str, str]) -> bytes:
+        """The data key in ``wrapped``, found by the key id and version it names.
+
+        Raises ``DecryptionFailed`` (opaque) for an unknown key or version, a different
+        context, any altered byte or garbage.
+        """
+        key_id, version, header_len = _parse_header(wrapped)
+        material = self._materials.get((key_id, version))
+        if material is None:
+            raise DecryptionFailed()
+        try:
+            aad = wrapped[:header_len] + canonical_context(context)
+        except TypeError:
+            raise DecryptionFailed() from None
+        # Authenticated: only generate_data_key's 32-byte keys can come out of here.
+        return aead.open_(material, wrapped[header_len:], aad)
+
+    def rewrap_all(self, new_root: RootKey) -> list[WrappedKeyMaterial]:
+        """Every loaded material wrapped under ``new_root``, sorted by (key_id, version).
+
+        Each result is checked to unwrap under ``new_root`` (``EncryptionFailed`` if not).
+        This service keeps wrapping new material under its own root: to rotate, store
+        the result, then build a ``KeyService(new_root)`` and load it.
+        """
+        with self._lock:
+            items = sorted(self._materials.items())
+        out: list[WrappedKeyMaterial] = []
+        for (key_id, version), material in items:
+            context = _material_context(key_id, version)
+            blob = new_root.wrap(material, context)
+            try:
+                ok = hmac.compare_digest(new_root.unwrap(blob, context), material)
+            except DecryptionFailed:
+                ok = False
+            if not ok:
+                raise EncryptionFailed()
+            out.append(WrappedKeyMaterial(key_id, version, blob))
+        return out

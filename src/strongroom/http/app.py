@@ -1,0 +1,162 @@
+"""The composition root: ``create_app(settings)`` builds storage, keys, services and the
+ASGI callable. The only module (besides cli/) that names concrete backends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from strongroom.clock import Clock, SystemClock
+from strongroom.crypto.envelope import Envelope
+from strongroom.crypto.keys import KeyService
+from strongroom.crypto.rootkey import FileRootKey, RootKey
+from strongroom.http.dispatch import Dispatcher
+from strongroom.protocol.shapes import ServiceModel
+from strongroom.protocol.sigv4 import SigV4Verifier
+from strongroom.service.identity import Identity
+from strongroom.service.keyring import Keyring
+from strongroom.service.secrets import SecretsService
+from strongroom.settings import Settings
+from strongroom.storage.sqlite import SqliteStorage
+
+__all__ = ["Components", "OffsetClock", "StrongroomApp", "build", "create_app", "load_root_key"]
+
+log = logging.getLogger("strongroom")
+
+
+class OffsetClock:
+    """A clock that adds the seconds written in a file (testing aid for the purger)."""
+
+    def __init__(self, base: Clock, path: Path) -> None:
+        self._base = base
+        self._path = path
+
+    def now(self) -> float:
+        try:
+            offset = float(self._path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            offset = 0.0
+        return self._base.now() + offset
+
+
+@dataclass
+class Components:
+    """Everything the server is made of, built once at start-up."""
+
+    settings: Settings
+    storage: SqliteStorage
+    root: RootKey
+    keyring: Keyring
+    identity: Identity
+    secrets: SecretsService
+    clock: Clock
+
+
+def load_root_key(settings: Settings) -> tuple[RootKey, bool]:
+    """The root key from the environment-supplied setting or the key file (created if absent)."""
+    if settings.crypto.root_key:
+        return FileRootKey.from_base64(settings.crypto.root_key), False
+    return FileRootKey.load_or_create(settings.path(settings.crypto.root_key_file))
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Components:
+    """Open storage, unwrap every key once, and wire the services."""
+    clock = clock or SystemClock()
+    Path(settings.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    root, _ = load_root_key(settings)
+    storage = SqliteStorage(settings.sqlite_path())
+    keys = KeyService(root)
+    keyring = Keyring(storage, keys, clock, settings.server.region)
+    keyring.load_all()
+    identity = Identity(storage, root, clock)
+    secrets = SecretsService(storage, Envelope(keys), keyring, clock)
+    return Components(settings, storage, root, keyring, identity, secrets, clock)
+
+
+class StrongroomApp:
+    """The ASGI callable: health, lifespan (purger, access-day flusher) and the API."""
+
+    def __init__(self, components: Components) -> None:
+        self.components = components
+        settings = components.settings
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strongroom-writer")
+        purge_clock: Clock = components.clock
+        if settings.purge.clock_offset_file:
+            purge_clock = OffsetClock(components.clock, settings.path(settings.purge.clock_offset_file))
+        self._purge_clock = purge_clock
+        self._dispatcher = Dispatcher(
+            model=ServiceModel.load(),
+            verifier=SigV4Verifier(
+                settings.server.region, components.identity.secret_for, components.clock
+            ),
+            identity=components.identity,
+            secrets=components.secrets,
+            region=settings.server.region,
+            max_body_bytes=settings.server.max_body_bytes,
+            writer=self._writer,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self.ready = False
+
+    async def __call__(self, scope: dict, receive, send) -> None:  # type: ignore[no-untyped-def,type-arg]
+        kind = scope["type"]
+        if kind == "http":
+            await self._dispatcher.handle(scope, receive, send, ready=self.ready)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive, send) -> None:  # type: ignore[no-untyped-def]
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.start_background()
+                self.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                await self.stop_background()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def start_background(self) -> None:
+        self._tasks = [asyncio.create_task(self._purge_loop()), asyncio.create_task(self._flush_loop())]
+
+    async def stop_background(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._writer, self.components.secrets.flush_access_days)
+        self._writer.shutdown(wait=True)
+        self.components.storage.close()
+
+    async def _purge_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.components.settings.purge.interval_seconds
+        while True:
+            try:
+                now = self._purge_clock.now()
+                while await loop.run_in_executor(self._writer, self.components.secrets.purge_due, now):
+                    pass
+            except Exception:
+                log.exception("purger failed; will retry")
+            await asyncio.sleep(interval)
+
+    async def _flush_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await loop.run_in_executor(self._writer, self.components.secrets.flush_access_days)
+            except Exception:
+                log.exception("could not record last-accessed dates; will retry")
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> StrongroomApp:
+    return StrongroomApp(build(settings, clock))

@@ -1,0 +1,190 @@
+"""One request through the API: size limit, target, SigV4, input shape, service call,
+response. Errors become AWS error bodies here and only here."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+import traceback
+import uuid
+from concurrent.futures import Executor
+from typing import Any
+
+from strongroom import errors
+from strongroom.protocol import json11
+from strongroom.protocol.faults import fault
+from strongroom.protocol.secretsmanager import LATER, OPERATIONS, snake_case
+from strongroom.protocol.shapes import ServiceModel
+from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
+from strongroom.service.context import RequestContext
+from strongroom.service.identity import Identity
+from strongroom.service.secrets import SecretsService
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("strongroom.access")
+errlog = logging.getLogger("strongroom")
+
+_JSON_HEADERS = [(b"content-type", json11.CONTENT_TYPE)]
+_HEALTH_OK = b'{"status":"ok"}'
+_HEALTH_STARTING = b'{"status":"starting"}'
+_SERVICE = "secretsmanager"
+_ACCEPTED_TYPES = {"application/x-amz-json-1.1", "application/x-amz-json-1.0", "application/json"}
+
+
+class _Fail(Exception):
+    def __init__(self, error: errors.ServiceError) -> None:
+        self.error = error
+
+
+class Dispatcher:
+    """Routes ``POST /`` by X-Amz-Target to the Secrets Manager service."""
+
+    def __init__(
+        self,
+        model: ServiceModel,
+        verifier: SigV4Verifier,
+        identity: Identity,
+        secrets: SecretsService,
+        region: str,
+        max_body_bytes: int,
+        writer: Executor,
+    ) -> None:
+        self._model = model
+        self._verifier = verifier
+        self._identity = identity
+        self._secrets = secrets
+        self._region = region
+        self._max_body = max_body_bytes
+        self._writer = writer
+        self._targets = {model.target_prefix: frozenset(model.operations)}
+        # Input member -> keyword argument, computed once.
+        self._kwargs: dict[str, dict[str, str]] = {}
+        for op in model.operations:
+            self._kwargs[op] = {m: snake_case(m) for m in model.input_members(op)}
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any, ready: bool) -> None:
+        request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        method = scope["method"]
+        path = scope["path"]
+        if path == "/health":
+            status = 200 if ready else 503
+            await _respond(send, status, _HEALTH_OK if ready else _HEALTH_STARTING, request_id)
+            return
+        operation = "-"
+        akid = "-"
+        try:
+            if method != "POST" or path != "/":
+                raise _Fail(errors.UnknownOperation("The requested operation is not recognized."))
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+            header_map = dict(headers)
+            body = await self._read_body(header_map, receive)
+            try:
+                _, operation = json11.parse_target(header_map.get("x-amz-target"), self._targets)
+            except errors.ServiceError as exc:
+                raise _Fail(exc) from None
+            raw_path = scope.get("raw_path") or path.encode()
+            query = scope.get("query_string", b"").decode("latin-1")
+            try:
+                caller = self._verifier.verify(
+                    SignedRequest(method, raw_path.decode("latin-1"), query, headers, body), _SERVICE
+                )
+            except errors.ServiceError as exc:
+                raise _Fail(exc) from None
+            akid = caller.access_key_id
+            ctype = header_map.get("content-type", "").split(";", 1)[0].strip().lower()
+            if ctype and ctype not in _ACCEPTED_TYPES:
+                raise _Fail(errors.Serialization(f"Unsupported Content-Type: {ctype[:64]}"))
+            result = await self._call(operation, caller.access_key_id, request_id, body)
+            status, payload = 200, json11.encode(result)
+        except _Fail as fail:
+            status, payload = self._error(fail.error, request_id)
+        except errors.ServiceError as exc:
+            status, payload = self._error(exc, request_id)
+        except Exception as exc:
+            # Type and frames only: an exception's message might quote data it was handed.
+            errlog.error(
+                "request %s failed with %s:\n%s",
+                request_id,
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            status, payload = self._error(errors.InternalError(), request_id)
+        await _respond(send, status, payload, request_id)
+        log.info(
+            "%s %s %s %d %.1fms",
+            request_id,
+            operation,
+            akid,
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    @staticmethod
+    def _error(exc: errors.ServiceError, request_id: str) -> tuple[int, bytes]:
+        status, code = fault(exc)
+        return status, json11.encode_error(code, exc.message)
+
+    async def _read_body(self, headers: dict[str, str], receive: Any) -> bytes:
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise _Fail(errors.Serialization("Invalid Content-Length."))
+            if int(length) > self._max_body:
+                raise _Fail(errors.RequestTooLarge("Request entity too large."))
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body:
+                raise _Fail(errors.RequestTooLarge("Request entity too large."))
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    async def _call(self, operation: str, akid: str, request_id: str, body: bytes) -> dict[str, Any]:
+        if operation in LATER:
+            raise errors.NotSupported(LATER[operation])
+        spec = OPERATIONS.get(operation)
+        if spec is None:
+            raise errors.UnknownOperation(f"The operation {operation} is not recognized.")
+        params = self._model.validate_input(operation, json11.decode_body(body))
+        names = self._kwargs[operation]
+        kwargs = {names[k]: v for k, v in params.items()}
+        method = getattr(self._secrets, spec.method)
+        if spec.needs_context:
+            key = self._identity.lookup(akid)
+            if key is None:  # deactivated between verification and now
+                raise errors.UnrecognizedClient()
+            ctx = RequestContext(key.principal, self._region, request_id)
+            call = functools.partial(method, ctx, **kwargs)
+        else:
+            call = functools.partial(method, **kwargs)
+        if spec.writes:
+            result = await asyncio.get_running_loop().run_in_executor(self._writer, call)
+        else:
+            result = call()
+        return spec.output(result)
+
+
+async def _respond(send: Any, status: int, payload: bytes, request_id: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                *_JSON_HEADERS,
+                (b"content-length", str(len(payload)).encode()),
+                (b"x-amzn-requestid", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

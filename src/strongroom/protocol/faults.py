@@ -1,0 +1,46 @@
+"""ServiceError -> (HTTP status, AWS error code). The most specific class wins."""
+
+from __future__ import annotations
+
+from strongroom import errors
+
+__all__ = ["CODES", "fault"]
+
+# Ordered from specific to general is not needed: lookup walks the class's MRO.
+CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
+    errors.NotFound: (400, "ResourceNotFoundException"),
+    errors.AlreadyExists: (400, "ResourceExistsException"),
+    errors.InvalidRequest: (400, "InvalidRequestException"),
+    errors.InvalidParameter: (400, "InvalidParameterException"),
+    errors.InvalidNextToken: (400, "InvalidNextTokenException"),
+    errors.LimitExceeded: (400, "LimitExceededException"),
+    errors.MalformedPolicy: (400, "MalformedPolicyDocumentException"),
+    errors.PublicPolicy: (400, "PublicPolicyException"),
+    errors.EncryptionFailed: (400, "EncryptionFailure"),
+    errors.DecryptionFailed: (400, "DecryptionFailure"),
+    # Not an AWS code: operations that arrive in later releases say so plainly, with a
+    # code botocore surfaces as ClientError like any other.
+    errors.NotSupported: (400, "InvalidRequestException"),
+    errors.InputError: (400, "ValidationException"),
+    errors.Serialization: (400, "SerializationException"),
+    errors.Validation: (400, "ValidationException"),
+    errors.UnknownOperation: (400, "UnknownOperationException"),
+    errors.RequestTooLarge: (413, "RequestEntityTooLargeException"),
+    errors.AuthError: (403, "AccessDeniedException"),
+    errors.MissingAuthentication: (403, "MissingAuthenticationTokenException"),
+    errors.IncompleteSignature: (400, "IncompleteSignatureException"),
+    errors.UnrecognizedClient: (400, "UnrecognizedClientException"),
+    errors.InvalidSignature: (400, "InvalidSignatureException"),
+    errors.AccessDenied: (400, "AccessDeniedException"),
+    errors.InternalError: (500, "InternalServiceError"),
+    errors.ServiceError: (500, "InternalServiceError"),
+}
+
+
+def fault(exc: errors.ServiceError) -> tuple[int, str]:
+    """The status and code for ``exc``: the entry of its nearest class in the MRO."""
+    for cls in type(exc).__mro__:
+        found = CODES.get(cls)
+        if found is not None:
+            return found
+    return 500, "InternalServiceError"

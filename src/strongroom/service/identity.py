@@ -1,0 +1,92 @@
+"""Accounts and access keys: bootstrap of the first account, and the signing-secret
+lookup SigV4 needs. Secret halves are stored sealed under the root key; unsealed
+copies live only in memory.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+from dataclasses import dataclass, field
+
+from strongroom.clock import Clock
+from strongroom.crypto.rootkey import RootKey
+from strongroom.errors import DecryptionFailed
+from strongroom.service.context import Principal
+from strongroom.storage.base import AccessKeyRecord, Storage
+
+__all__ = ["AccessKey", "Identity"]
+
+_AKID_ALPHABET = string.ascii_uppercase + "234567"
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    principal: Principal
+    secret_access_key: str = field(repr=False)
+
+
+def _context(access_key_id: str) -> bytes:
+    return f"strongroom-access-key:{access_key_id}".encode()
+
+
+class Identity:
+    """Access keys by id, cached in memory after the first unseal."""
+
+    def __init__(self, storage: Storage, root: RootKey, clock: Clock) -> None:
+        self._storage = storage
+        self._root = root
+        self._clock = clock
+        self._cache: dict[str, AccessKey] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, access_key_id: str) -> AccessKey | None:
+        """The active key with this id, or None (unknown or inactive)."""
+        key = self._cache.get(access_key_id)
+        if key is not None:
+            return key
+        with self._storage.read() as tx:
+            rec = tx.access_key(access_key_id)
+        if rec is None or rec.status != "Active":
+            return None
+        try:
+            secret = self._root.unwrap(rec.sealed_secret, _context(access_key_id)).decode()
+        except DecryptionFailed:
+            return None
+        key = AccessKey(Principal(rec.account_id, rec.user_name, access_key_id), secret)
+        self._cache[access_key_id] = key
+        return key
+
+    def secret_for(self, access_key_id: str) -> str | None:
+        """SigV4's lookup: the secret access key, or None."""
+        key = self.lookup(access_key_id)
+        return key.secret_access_key if key else None
+
+    def create_account(self, account_id: str | None = None, user_name: str = "admin") -> AccessKey:
+        """Create an account with an administrator user and its access key."""
+        with self._lock:
+            if account_id is None:
+                account_id = "".join(secrets.choice(string.digits) for _ in range(12))
+                if account_id[0] == "0":
+                    account_id = "1" + account_id[1:]
+            now = self._clock.now()
+            akid = "AKIA" + "".join(secrets.choice(_AKID_ALPHABET) for _ in range(16))
+            secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+            with self._storage.write() as tx:
+                if not tx.account_exists(account_id):
+                    tx.insert_account(account_id, now)
+                tx.insert_access_key(
+                    AccessKeyRecord(
+                        access_key_id=akid,
+                        account_id=account_id,
+                        user_name=user_name,
+                        sealed_secret=self._root.wrap(secret.encode(), _context(akid)),
+                        status="Active",
+                        created_at=now,
+                    )
+                )
+            key = AccessKey(Principal(account_id, user_name, akid), secret)
+            self._cache[akid] = key
+            return key

@@ -1,0 +1,432 @@
+"""The embedded default backend: SQLite in WAL mode with synchronous=FULL, so an
+acknowledged write survives kill -9 and power loss. One connection per thread; writers
+are serialised by a process lock and SQLite's own write lock (BEGIN IMMEDIATE).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from strongroom.storage.base import (
+    AccessKeyRecord,
+    KeyMaterialRecord,
+    ListQuery,
+    SecretRecord,
+    VersionRecord,
+    iter_chunks,
+)
+
+__all__ = ["SqliteStorage", "migrations"]
+
+_SECRET_COLS = (
+    "pk, account_id, name, arn, description, kms_key_id, secret_type, owning_service, "
+    "created_at, last_changed_at, last_accessed_day, deleted_at, purge_at, tags"
+)
+_SORT_COLUMNS = {
+    "created_at": "created_at",
+    "last_changed_at": "last_changed_at",
+    "last_accessed_day": "COALESCE(last_accessed_day, 0)",
+    "name": "name",
+}
+
+
+def migrations() -> list[tuple[int, str]]:
+    """The numbered schema steps shipped with the package, in order."""
+    folder = resources.files("strongroom.storage") / "migrations"
+    steps = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            steps.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(steps)
+
+
+def _secret(row: Sequence[Any]) -> SecretRecord:
+    return SecretRecord(
+        pk=row[0],
+        account_id=row[1],
+        name=row[2],
+        arn=row[3],
+        description=row[4],
+        kms_key_id=row[5],
+        secret_type=row[6],
+        owning_service=row[7],
+        created_at=row[8],
+        last_changed_at=row[9],
+        last_accessed_day=row[10],
+        deleted_at=row[11],
+        purge_at=row[12],
+        tags=tuple((k, v) for k, v in json.loads(row[13])),
+    )
+
+
+def _version(row: Sequence[Any]) -> VersionRecord:
+    return VersionRecord(
+        version_id=row[0], sealed=row[1], kind=row[2], created_at=row[3], last_accessed_day=row[4]
+    )
+
+
+class _Tx:
+    """Both read and write operations over one connection; the Storage decides which."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._c = conn
+
+    # -- reads ---------------------------------------------------------------------------
+    def find_secret_by_name(self, account_id: str, name: str) -> SecretRecord | None:
+        row = self._c.execute(
+            f"SELECT {_SECRET_COLS} FROM secrets WHERE account_id = ? AND name = ?",  # noqa: S608
+            (account_id, name),
+        ).fetchone()
+        return _secret(row) if row else None
+
+    def find_secret_by_arn(self, arn: str) -> SecretRecord | None:
+        row = self._c.execute(
+            f"SELECT {_SECRET_COLS} FROM secrets WHERE arn = ?",  # noqa: S608
+            (arn,),
+        ).fetchone()
+        return _secret(row) if row else None
+
+    def get_secret(self, pk: int) -> SecretRecord | None:
+        row = self._c.execute(
+            f"SELECT {_SECRET_COLS} FROM secrets WHERE pk = ?",  # noqa: S608
+            (pk,),
+        ).fetchone()
+        return _secret(row) if row else None
+
+    def versions(self, secret_pk: int) -> list[VersionRecord]:
+        rows = self._c.execute(
+            "SELECT version_id, sealed, kind, created_at, last_accessed_day FROM versions "
+            "WHERE secret_pk = ? ORDER BY created_at, rowid",
+            (secret_pk,),
+        ).fetchall()
+        return [_version(r) for r in rows]
+
+    def version(self, secret_pk: int, version_id: str) -> VersionRecord | None:
+        row = self._c.execute(
+            "SELECT version_id, sealed, kind, created_at, last_accessed_day FROM versions "
+            "WHERE secret_pk = ? AND version_id = ?",
+            (secret_pk, version_id),
+        ).fetchone()
+        return _version(row) if row else None
+
+    def labels(self, secret_pk: int) -> dict[str, str]:
+        rows = self._c.execute(
+            "SELECT label, version_id FROM labels WHERE secret_pk = ?", (secret_pk,)
+        ).fetchall()
+        return {label: vid for label, vid in rows}
+
+    def labels_for_many(self, secret_pks: Sequence[int]) -> dict[int, dict[str, str]]:
+        out: dict[int, dict[str, str]] = {pk: {} for pk in secret_pks}
+        for chunk in iter_chunks(secret_pks, 500):
+            marks = ",".join("?" * len(chunk))
+            for pk, label, vid in self._c.execute(
+                f"SELECT secret_pk, label, version_id FROM labels WHERE secret_pk IN ({marks})",  # noqa: S608
+                tuple(chunk),
+            ):
+                out[pk][label] = vid
+        return out
+
+    def policy(self, secret_pk: int, name: str) -> str | None:
+        row = self._c.execute(
+            "SELECT document FROM policies WHERE secret_pk = ? AND policy_name = ?",
+            (secret_pk, name),
+        ).fetchone()
+        return row[0] if row else None
+
+    def policy_names(self, secret_pk: int) -> list[str]:
+        rows = self._c.execute(
+            "SELECT policy_name FROM policies WHERE secret_pk = ?", (secret_pk,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def list_secrets(self, query: ListQuery) -> list[SecretRecord]:
+        col = _SORT_COLUMNS[query.sort_by]
+        where = ["account_id = ?"]
+        params: list[Any] = [query.account_id]
+        if not query.include_deleted:
+            where.append("deleted_at IS NULL")
+        if query.name_prefixes:
+            ors = []
+            for prefix in query.name_prefixes:
+                ors.append("(lower(name) >= ? AND lower(name) < ?)")
+                low = prefix.lower()
+                params.extend([low, low + "\U0010ffff"])
+            where.append("(" + " OR ".join(ors) + ")")
+        if query.after is not None:
+            op = "<" if query.descending else ">"
+            where.append(f"({col}, pk) {op} (?, ?)")
+            params.extend(query.after)
+        order = "DESC" if query.descending else "ASC"
+        sql = (
+            f"SELECT {_SECRET_COLS} FROM secrets WHERE {' AND '.join(where)} "  # noqa: S608
+            f"ORDER BY {col} {order}, pk {order} LIMIT ?"
+        )
+        params.append(query.limit)
+        return [_secret(r) for r in self._c.execute(sql, params).fetchall()]
+
+    def access_key(self, access_key_id: str) -> AccessKeyRecord | None:
+        row = self._c.execute(
+            "SELECT access_key_id, account_id, user_name, sealed_secret, status, created_at "
+            "FROM access_keys WHERE access_key_id = ?",
+            (access_key_id,),
+        ).fetchone()
+        return AccessKeyRecord(*row) if row else None
+
+    def all_access_keys(self) -> list[AccessKeyRecord]:
+        rows = self._c.execute(
+            "SELECT access_key_id, account_id, user_name, sealed_secret, status, created_at "
+            "FROM access_keys"
+        ).fetchall()
+        return [AccessKeyRecord(*r) for r in rows]
+
+    def all_key_material(self) -> list[KeyMaterialRecord]:
+        rows = self._c.execute(
+            "SELECT k.key_id, k.account_id, k.alias, m.version, m.wrapped "
+            "FROM kms_keys k JOIN kms_key_material m ON m.key_id = k.key_id"
+        ).fetchall()
+        return [KeyMaterialRecord(*r) for r in rows]
+
+    def key_by_alias(self, account_id: str, alias: str) -> str | None:
+        row = self._c.execute(
+            "SELECT key_id FROM kms_keys WHERE account_id = ? AND alias = ?", (account_id, alias)
+        ).fetchone()
+        return row[0] if row else None
+
+    def account_exists(self, account_id: str) -> bool:
+        row = self._c.execute(
+            "SELECT 1 FROM accounts WHERE account_id = ?", (account_id,)
+        ).fetchone()
+        return row is not None
+
+    def due_for_purge(self, now: float, limit: int) -> list[int]:
+        rows = self._c.execute(
+            "SELECT pk FROM secrets WHERE purge_at IS NOT NULL AND purge_at <= ? LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- writes --------------------------------------------------------------------------
+    def insert_secret(self, record: SecretRecord) -> int:
+        cur = self._c.execute(
+            "INSERT INTO secrets (account_id, name, arn, description, kms_key_id, secret_type, "
+            "owning_service, created_at, last_changed_at, last_accessed_day, deleted_at, purge_at, "
+            "tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.account_id,
+                record.name,
+                record.arn,
+                record.description,
+                record.kms_key_id,
+                record.secret_type,
+                record.owning_service,
+                record.created_at,
+                record.last_changed_at,
+                record.last_accessed_day,
+                record.deleted_at,
+                record.purge_at,
+                json.dumps(record.tags),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def update_secret(self, record: SecretRecord) -> None:
+        self._c.execute(
+            "UPDATE secrets SET name = ?, arn = ?, description = ?, kms_key_id = ?, "
+            "secret_type = ?, owning_service = ?, last_changed_at = ?, last_accessed_day = ?, "
+            "deleted_at = ?, purge_at = ?, tags = ? WHERE pk = ?",
+            (
+                record.name,
+                record.arn,
+                record.description,
+                record.kms_key_id,
+                record.secret_type,
+                record.owning_service,
+                record.last_changed_at,
+                record.last_accessed_day,
+                record.deleted_at,
+                record.purge_at,
+                json.dumps(record.tags),
+                record.pk,
+            ),
+        )
+
+    def delete_secret(self, pk: int) -> None:
+        self._c.execute("DELETE FROM labels WHERE secret_pk = ?", (pk,))
+        self._c.execute("DELETE FROM policies WHERE secret_pk = ?", (pk,))
+        self._c.execute("DELETE FROM versions WHERE secret_pk = ?", (pk,))
+        self._c.execute("DELETE FROM secrets WHERE pk = ?", (pk,))
+
+    def insert_version(self, secret_pk: int, version: VersionRecord) -> None:
+        self._c.execute(
+            "INSERT INTO versions (secret_pk, version_id, sealed, kind, created_at, "
+            "last_accessed_day) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                secret_pk,
+                version.version_id,
+                version.sealed,
+                version.kind,
+                version.created_at,
+                version.last_accessed_day,
+            ),
+        )
+
+    def delete_version(self, secret_pk: int, version_id: str) -> None:
+        self._c.execute(
+            "DELETE FROM labels WHERE secret_pk = ? AND version_id = ?", (secret_pk, version_id)
+        )
+        self._c.execute(
+            "DELETE FROM versions WHERE secret_pk = ? AND version_id = ?", (secret_pk, version_id)
+        )
+
+    def set_labels(self, secret_pk: int, labels: dict[str, str]) -> None:
+        self._c.execute("DELETE FROM labels WHERE secret_pk = ?", (secret_pk,))
+        self._c.executemany(
+            "INSERT INTO labels (secret_pk, label, version_id) VALUES (?, ?, ?)",
+            [(secret_pk, label, vid) for label, vid in labels.items()],
+        )
+
+    def put_policy(self, secret_pk: int, name: str, document: str) -> None:
+        self._c.execute(
+            "INSERT INTO policies (secret_pk, policy_name, document) VALUES (?, ?, ?) "
+            "ON CONFLICT (secret_pk, policy_name) DO UPDATE SET document = excluded.document",
+            (secret_pk, name, document),
+        )
+
+    def delete_policy(self, secret_pk: int, name: str) -> None:
+        self._c.execute(
+            "DELETE FROM policies WHERE secret_pk = ? AND policy_name = ?", (secret_pk, name)
+        )
+
+    def touch_accessed(self, secret_pk: int, version_id: str, day: int) -> None:
+        self._c.execute(
+            "UPDATE versions SET last_accessed_day = ? WHERE secret_pk = ? AND version_id = ?",
+            (day, secret_pk, version_id),
+        )
+        self._c.execute(
+            "UPDATE secrets SET last_accessed_day = ? WHERE pk = ?", (day, secret_pk)
+        )
+
+    def insert_account(self, account_id: str, created_at: float) -> None:
+        self._c.execute(
+            "INSERT INTO accounts (account_id, created_at) VALUES (?, ?)", (account_id, created_at)
+        )
+
+    def insert_access_key(self, record: AccessKeyRecord) -> None:
+        self._c.execute(
+            "INSERT INTO access_keys (access_key_id, account_id, user_name, sealed_secret, status, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.access_key_id,
+                record.account_id,
+                record.user_name,
+                record.sealed_secret,
+                record.status,
+                record.created_at,
+            ),
+        )
+
+    def insert_key(self, key_id: str, account_id: str, alias: str | None, created_at: float) -> None:
+        self._c.execute(
+            "INSERT INTO kms_keys (key_id, account_id, alias, created_at) VALUES (?, ?, ?, ?)",
+            (key_id, account_id, alias, created_at),
+        )
+
+    def insert_key_material(self, key_id: str, version: int, wrapped: bytes) -> None:
+        self._c.execute(
+            "INSERT INTO kms_key_material (key_id, version, wrapped) VALUES (?, ?, ?)",
+            (key_id, version, wrapped),
+        )
+
+
+class SqliteStorage:
+    """SQLite backend. ``path`` is created with its schema on first open."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._path = str(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        # Freed pages are zeroed, so deleted ciphertext does not linger in the file.
+        conn.execute("PRAGMA secure_delete=ON")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _migrate(self) -> None:
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+                current = row[0] or 0
+                for number, sql in migrations():
+                    if number > current:
+                        for statement in sql.split(";\n"):
+                            if statement.strip():
+                                conn.execute(statement)
+                        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[_Tx]:
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield _Tx(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def write(self) -> Iterator[_Tx]:
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Tx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def schema_version(self) -> int:
+        with self.read() as _:
+            row = self._conn().execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
