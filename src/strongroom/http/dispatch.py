@@ -62,8 +62,11 @@ class Dispatcher:
         self._targets = {model.target_prefix: frozenset(model.operations)}
         # Input member -> keyword argument, computed once.
         self._kwargs: dict[str, dict[str, str]] = {}
+        doc = model.document
         for op in model.operations:
-            self._kwargs[op] = {m: snake_case(m) for m in model.input_members(op)}
+            shape = doc["operations"][op].get("input", {}).get("shape")
+            members = doc["shapes"][shape].get("members", {}) if shape else {}
+            self._kwargs[op] = {m: snake_case(m) for m in members}
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any, ready: bool) -> None:
         request_id = str(uuid.uuid4())

@@ -46,7 +46,8 @@ def _meta(meta: SecretMeta, stages_key: str) -> dict[str, Any]:
         out["LastAccessedDate"] = day_start(meta.last_accessed_day)
     if meta.deleted_at is not None:
         out["DeletedDate"] = meta.deleted_at
-    out["Tags"] = _tags(meta.tags)
+    if meta.tags:
+        out["Tags"] = _tags(meta.tags)
     out[stages_key] = meta.versions_to_stages
     if meta.owning_service is not None:
         out["OwningService"] = meta.owning_service

@@ -361,6 +361,10 @@ class _Compiler:
         self._shapes = shapes
         self._policy = policy
         self._scalars: dict[str, _Scalar] = {}
+        # Keyed by depth too: a recursive shape is unrolled to max_depth copies, each built
+        # once, so even a shape that refers to itself twice compiles in linear time.
+        self._members: dict[tuple[str, str, int, bool], _Check] = {}
+        self._sensitivity: dict[str, bool] = {}
 
     # Scalars ---------------------------------------------------------------------------------
 
@@ -506,6 +510,14 @@ class _Compiler:
 
     def member(self, name: str, lname: str, depth: int, sensitive_ref: bool = False) -> _Check:
         """The checker for a member of shape ``name`` whose path segment is ``lname``."""
+        key = (name, lname, depth, sensitive_ref)
+        built = self._members.get(key)
+        if built is None:
+            built = self._build_member(name, lname, depth, sensitive_ref)
+            self._members[key] = built
+        return built
+
+    def _build_member(self, name: str, lname: str, depth: int, sensitive_ref: bool) -> _Check:
         if depth > self._policy.max_depth:
 
             def too_deep(value: Any, prefix: str, found: _Errors) -> Any:
@@ -521,22 +533,28 @@ class _Compiler:
             return self._map(name, lname, depth)
         return self._scalar_member(name, lname, sensitive_ref)
 
-    def _sensitive(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+    def _sensitive(self, name: str) -> bool:
         """Whether any value inside shape ``name`` is sensitive (so none may be shown)."""
-        if name in seen:
-            return False
-        shape = self._shapes[name]
-        if shape.get("sensitive"):
-            return True
-        inner = seen | {name}
-        refs: list[Mapping[str, Any]] = []
-        if shape["type"] == "structure":
-            refs = list(shape["members"].values())
-        elif shape["type"] == "list":
-            refs = [shape["member"]]
-        elif shape["type"] == "map":
-            refs = [shape["key"], shape["value"]]
-        return any(ref.get("sensitive") or self._sensitive(ref["shape"], inner) for ref in refs)
+        known = self._sensitivity.get(name)
+        if known is not None:
+            return known
+        result, seen, todo = False, {name}, [name]
+        while todo and not result:
+            shape = self._shapes[todo.pop()]
+            refs: list[Mapping[str, Any]] = []
+            if shape["type"] == "structure":
+                refs = list(shape["members"].values())
+            elif shape["type"] == "list":
+                refs = [shape["member"]]
+            elif shape["type"] == "map":
+                refs = [shape["key"], shape["value"]]
+            result = bool(shape.get("sensitive")) or any(r.get("sensitive") for r in refs)
+            for ref in refs:
+                if ref["shape"] not in seen:
+                    seen.add(ref["shape"])
+                    todo.append(ref["shape"])
+        self._sensitivity[name] = result
+        return result
 
     def _structure(
         self,

@@ -1,4 +1,4 @@
-"""SigV4 authentication, sans-I/O: the canonical request, the signature check, the clock-skew window.
+"""SigV4 authentication, sans-I/O: canonical request, signature check, clock-skew window.
 
 Rebuilds the canonical request the way AWS's non-S3 services do (normalized, double-encoded path)
 from the request as received, and accepts it only if the caller's signature matches.
@@ -37,17 +37,18 @@ _KEY_CACHE_SIZE = 1024
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 _PATH_SAFE = _UNRESERVED | {"/"}
 
-# Message texts are AWS's (observed responses of its JSON "coral" services; see the report in
-# the change that added this module). They quote only what the caller sent, never key material.
-_MSG_BOTH = "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
+# Message texts are AWS's: the IAM guide's "Troubleshoot Signature Version 4" page, and the
+# responses of AWS's JSON services as recorded by mhart/dynalite (index.js) and the
+# scratchstack-aws-signature crate. They quote only what the caller sent, never key material.
+_MSG_BOTH = (
+    "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
+)
 _MSG_HOST = "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
-# AWS has no message for an unsigned x-amz-date (see _check_signed_headers); same shape as _MSG_HOST.
+# No AWS message is known for an unsigned x-amz-date (see _check_signed_headers).
 _MSG_DATE = "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization."
 # S3's text (HeadersNotSigned); the JSON services have no equivalent check.
 _MSG_UNSIGNED = "There were headers present in the request which were not signed"
-_MSG_CONTENT_SHA256 = (
-    "The provided 'x-amz-content-sha256' header does not match what was computed."
-)
+_MSG_CONTENT_SHA256 = "The provided 'x-amz-content-sha256' header does not match what was computed."
 _MSG_REQUEST_EXPIRED = "Request has expired"
 
 
@@ -157,13 +158,15 @@ class SigV4Verifier:
         if declared is not None and declared[0] != actual:
             raise InvalidSignature(_MSG_CONTENT_SHA256)
 
-        creq = _canonical(request.method, request.path, query, auth, headers, signed, actual)
+        creq = _canonical(
+            request, query, presigned=auth.presigned, headers=headers, signed=signed, payload=actual
+        )
         string_to_sign = (
             f"{_ALGORITHM}\n{iso_date}\n{scope_date}/{region}/{scope_service}/{_TERMINATOR}\n"
             + hashlib.sha256(_utf8(creq)).hexdigest()
         )
         key = self._signing_key(access_key_id, secret, scope_date, region, scope_service)
-        expected = hmac.digest(key, string_to_sign.encode("ascii"), "sha256").hex()
+        expected = hmac.digest(key, _utf8(string_to_sign), "sha256").hex()
         if not hmac.compare_digest(expected.encode("ascii"), _utf8(auth.signature)):
             raise InvalidSignature
         return VerifiedCaller(access_key_id, auth.session_token, region, scope_service)
@@ -255,7 +258,9 @@ def canonical_request(request: SignedRequest) -> str:
         payload = declared[0]
     else:
         payload = hashlib.sha256(request.body).hexdigest()
-    return _canonical(request.method, request.path, query, auth, headers, signed, payload)
+    return _canonical(
+        request, query, presigned=auth.presigned, headers=headers, signed=signed, payload=payload
+    )
 
 
 def _header_map(headers: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
@@ -415,7 +420,8 @@ def _parse_iso_basic(raw: str) -> int | None:
 
 def _parse_expires(raw: str) -> int:
     # S3's texts (AuthorizationQueryParametersError); the other services do not check.
-    if not (raw.isascii() and raw.lstrip("-").isdigit()):
+    digits = raw[1:] if raw.startswith("-") else raw
+    if not (digits.isascii() and digits.isdigit()):
         raise IncompleteSignature("X-Amz-Expires should be a number")
     expires = int(raw)
     if expires < 0:
@@ -454,18 +460,19 @@ def _check_signed_headers(headers: dict[str, list[str]], signed: list[str], auth
 
 
 def _canonical(
-    method: str,
-    path: str,
+    request: SignedRequest,
     query: list[tuple[str, str]],
-    auth: _Auth,
+    *,
+    presigned: bool,
     headers: dict[str, list[str]],
     signed: list[str],
     payload: str,
 ) -> str:
     if query:
+        # A presigned request signs every query parameter but the signature itself.
         pairs = (
             sorted(item for item in query if item[0] != "X-Amz-Signature")
-            if auth.presigned
+            if presigned
             else sorted(query)
         )
         canonical_query = "&".join([f"{name}={value}" for name, value in pairs])
@@ -480,7 +487,7 @@ def _canonical(
             # botocore's Trimall: ' '.join(value.split()); duplicates joined with ','.
             lines.append(f"{name}:{','.join([' '.join(v.split()) for v in values])}\n")
     return (
-        f"{method}\n{_canonical_path(path)}\n{canonical_query}\n"
+        f"{request.method}\n{_canonical_path(request.path)}\n{canonical_query}\n"
         f"{''.join(lines)}\n{';'.join(signed)}\n{payload}"
     )
 
@@ -490,7 +497,7 @@ def _canonical_path(path: str) -> str:
     # URI-encode the still percent-encoded path again, so "%20" is signed as "%2520".
     if path == "/" or not path:
         return "/"
-    segments = []
+    segments: list[str] = []
     for segment in path.split("/"):
         if segment == "..":
             if segments:

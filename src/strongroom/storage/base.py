@@ -84,7 +84,7 @@ class ListQuery:
     descending: bool
     after: tuple[object, int] | None  # (sort value, pk) of the last row already returned
     limit: int
-    name_prefixes: Sequence[str] | None = None  # case-insensitive prefixes, any may match
+    name_prefixes: Sequence[str] | None = None  # case-sensitive name prefixes, any may match
 
 
 class ReadTx(Protocol):

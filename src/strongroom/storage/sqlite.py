@@ -155,9 +155,8 @@ class _Tx:
         if query.name_prefixes:
             ors = []
             for prefix in query.name_prefixes:
-                ors.append("(lower(name) >= ? AND lower(name) < ?)")
-                low = prefix.lower()
-                params.extend([low, low + "\U0010ffff"])
+                ors.append("(name >= ? AND name < ?)")
+                params.extend([prefix, prefix + "\U0010ffff"])
             where.append("(" + " OR ".join(ors) + ")")
         if query.after is not None:
             op = "<" if query.descending else ">"

@@ -177,8 +177,12 @@ def test_tag_key_and_value_are_case_sensitive_prefixes() -> None:
     """tag-key/tag-value: 'Prod' finds Production and Prod1, not prod or '1 Prod'."""
     for key in ("tag-key", "tag-value"):
         f = only(key, "Prod")
-        for text, expected in [("Production", True), ("Prod1", True), ("prod", False),
-                               ("1 Prod", False)]:
+        for text, expected in [
+            ("Production", True),
+            ("Prod1", True),
+            ("prod", False),
+            ("1 Prod", False),
+        ]:
             tags = {text: "v"} if key == "tag-key" else {"k": text}
             assert matches(f, item(tags=tags)) is expected
     assert not matches(only("tag-key", "Prod"), item(tags={}))
@@ -187,8 +191,12 @@ def test_tag_key_and_value_are_case_sensitive_prefixes() -> None:
 def test_description_matches_words_in_any_order_ignoring_case() -> None:
     """description: 'My Description' finds each documented example, and needs every word."""
     f = only("description", "My Description")
-    for text in ["My Description", "my description", "My basic description",
-                 "Description of my secret"]:
+    for text in [
+        "My Description",
+        "my description",
+        "My basic description",
+        "Description of my secret",
+    ]:
         assert matches(f, item(description=text))
     assert not matches(f, item(description="my secret"))
 

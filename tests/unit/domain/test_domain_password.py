@@ -60,9 +60,7 @@ def test_password_obeys_every_rule_or_is_refused(req: dict[str, object]) -> None
     pool = "".join(classes)
     length = int(str(req["length"]))
     require = bool(req["require_each_included_type"])
-    feasible = bool(pool) and (
-        not require or (all(classes) and length >= len(classes))
-    )
+    feasible = bool(pool) and (not require or (all(classes) and length >= len(classes)))
     if not feasible:
         with pytest.raises(InvalidParameter):
             generate_password(**req)  # type: ignore[arg-type]
@@ -97,7 +95,7 @@ def test_punctuation_is_aws_set() -> None:
     """The punctuation class is exactly AWS's 32 documented characters."""
     assert len(PUNCTUATION) == 32
     assert set(PUNCTUATION) == set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-    assert PUNCTUATION == string.punctuation
+    assert string.punctuation == PUNCTUATION
 
 
 @pytest.mark.parametrize("length", [0, -1, 4097])
@@ -110,8 +108,14 @@ def test_length_outside_range_is_a_validation_error(length: int) -> None:
 
 def test_length_bounds_are_accepted() -> None:
     """Lengths 1 and 4096 are both accepted when one class is required."""
-    assert len(generate_password(1, exclude_numbers=True, exclude_punctuation=True,
-                                 exclude_uppercase=True)) == 1
+    assert (
+        len(
+            generate_password(
+                1, exclude_numbers=True, exclude_punctuation=True, exclude_uppercase=True
+            )
+        )
+        == 1
+    )
     assert len(generate_password(4096)) == 4096
 
 

@@ -46,7 +46,6 @@ CREATE TABLE secrets (
     tags TEXT NOT NULL DEFAULT '[]'
 );
 CREATE UNIQUE INDEX secrets_name ON secrets(account_id, name);
-CREATE INDEX secrets_name_lower ON secrets(account_id, lower(name));
 CREATE INDEX secrets_created ON secrets(account_id, created_at, pk);
 CREATE INDEX secrets_purge ON secrets(purge_at) WHERE purge_at IS NOT NULL;
 
