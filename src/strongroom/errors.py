@@ -9,6 +9,7 @@
     ├── LimitExceeded            a quota (versions, tags, labels) would be exceeded
     ├── MalformedPolicy          a resource policy that does not parse or validate
     ├── PublicPolicy             BlockPublicPolicy refused a policy granting wide access
+    ├── PreconditionNotMet       a prerequisite step (e.g. removing replicas) is missing
     ├── EncryptionFailed         the key service could not seal a value
     ├── DecryptionFailed         the key service could not open a value (one opaque message)
     ├── NotSupported             an operation this release does not offer yet
@@ -48,6 +49,7 @@ __all__ = [
     "MissingAuthentication",
     "NotFound",
     "NotSupported",
+    "PreconditionNotMet",
     "PublicPolicy",
     "RequestTooLarge",
     "Serialization",
@@ -98,6 +100,10 @@ class MalformedPolicy(ServiceError):
 
 class PublicPolicy(ServiceError):
     default_message = "The BlockPublicPolicy parameter is set to true, and the resource policy did not prevent broad access to the secret."
+
+
+class PreconditionNotMet(ServiceError):
+    default_message = "The request failed because you did not complete all the prerequisite steps."
 
 
 class EncryptionFailed(ServiceError):

@@ -16,6 +16,7 @@ CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
     errors.LimitExceeded: (400, "LimitExceededException"),
     errors.MalformedPolicy: (400, "MalformedPolicyDocumentException"),
     errors.PublicPolicy: (400, "PublicPolicyException"),
+    errors.PreconditionNotMet: (400, "PreconditionNotMetException"),
     errors.EncryptionFailed: (400, "EncryptionFailure"),
     errors.DecryptionFailed: (400, "DecryptionFailure"),
     # Not an AWS code: operations that arrive in later releases say so plainly, with a
