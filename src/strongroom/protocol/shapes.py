@@ -280,8 +280,6 @@ def _kind(value: object) -> str | None:
 def _mismatch(value: object, shape_type: str) -> errors.Serialization:
     """The error for ``value`` where a ``shape_type`` member was expected."""
     if isinstance(value, list):
-        if shape_type == "list":
-            return errors.Serialization(_UNEXPECTED_TYPE)
         return errors.Serialization(_LIST_FOUND)
     if isinstance(value, dict):
         return errors.Serialization(_MAP_FOUND)
@@ -301,18 +299,42 @@ def _lower_first(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-# Java's \p{L}, \p{N} and \p{Z} (IAM, STS and Lambda models) have no `re` spelling; inside a
-# character class \w and \s are the nearest (slightly wider) sets. Approximation, inferred.
-_JAVA_CLASSES: Final = {r"\p{L}": r"\w", r"\p{N}": r"\w", r"\p{Z}": r"\s"}
+# Java regex semantics in Python's `re`: Java's \d, \w and \s are ASCII-only, and
+# \p{L}, \p{N}, \p{Z} (IAM, STS and Lambda tag patterns) have no `re` spelling. Each
+# escape is rewritten for use outside and inside a character class. \p{L} inside a class
+# becomes Unicode \w (letters, digits, underscore, marks): slightly wider, an approximation.
+_Z_CHARS: Final = " \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_JAVA_ESCAPES: Final = {
+    "\\d": ("[0-9]", "0-9"),
+    "\\w": ("[A-Za-z0-9_]", "A-Za-z0-9_"),
+    "\\s": ("[ \\t\\n\\x0b\\f\\r]", " \\t\\n\\x0b\\f\\r"),
+    "\\D": ("[^0-9]", None),
+    "\\W": ("[^A-Za-z0-9_]", None),
+    "\\S": ("[^ \\t\\n\\x0b\\f\\r]", None),
+    "\\p{L}": ("[^\\W\\d_]", "\\w"),
+    "\\p{N}": ("\\d", "\\d"),
+    "\\p{Z}": (f"[{_Z_CHARS}]", _Z_CHARS),
+}
+_JAVA_TOKEN: Final = re.compile(r"\\p\{[A-Za-z]+\}|\\.|\[\^?\]?|\]|.", re.DOTALL)
 
 
 def _compile_pattern(pattern: str) -> re.Pattern[str]:
-    translated = pattern
-    for java, python in _JAVA_CLASSES.items():
-        translated = translated.replace(java, python)
+    """Compile a model (Java) pattern so that ``fullmatch`` agrees with Java's ``matches``."""
+    out: list[str] = []
+    in_class = False
+    for token in _JAVA_TOKEN.findall(pattern):
+        if token.startswith("[") and not in_class:
+            in_class = True
+        elif token == "]" and in_class:
+            in_class = False
+        elif token in _JAVA_ESCAPES:
+            outside, inside = _JAVA_ESCAPES[token]
+            if in_class and inside is None:
+                raise ValueError(f"model pattern {pattern!r} negates a class inside a class")
+            token = inside if in_class and inside is not None else outside
+        out.append(token)
     try:
-        # ASCII: Java's \d, \w and \s are ASCII-only by default.
-        return re.compile(translated, re.ASCII)
+        return re.compile("".join(out))
     except re.error as exc:
         raise ValueError(f"model pattern {pattern!r} does not compile: {exc}") from exc
 
