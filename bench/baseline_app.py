@@ -26,7 +26,9 @@ from typing import Any
 import orjson
 
 RESPONSE: dict[str, Any] = {
-    "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench/g00042/secret-0004242-AbCdEf",
+    "ARN": (
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench/g00042/secret-0004242-AbCdEf"
+    ),
     "Name": "bench/g00042/secret-0004242",
     "VersionId": "6f1c2a4e-3b7d-4c1a-9e2f-0a1b2c3d4e5f",
     "SecretString": (

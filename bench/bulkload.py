@@ -24,6 +24,12 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from strongroom.crypto.envelope import Envelope, encode
+from strongroom.domain import names, staging
+from strongroom.http.app import build
+from strongroom.settings import load_settings
+from strongroom.storage.base import SecretRecord, VersionRecord
+
 GROUP_SIZE = 100
 DEFAULT_BATCH = 10_000
 
@@ -66,12 +72,6 @@ def load(
 
     The account must exist (``strongroom account create``). Returns the account id and timings.
     """
-    from strongroom.crypto.envelope import Envelope, encode
-    from strongroom.domain import names, staging
-    from strongroom.http.app import build
-    from strongroom.settings import load_settings
-    from strongroom.storage.base import SecretRecord, VersionRecord
-
     t_open = time.perf_counter()
     settings = load_settings({}, None, {"data_dir": data_dir, "server": {"region": region}})
     components = build(settings)
@@ -113,7 +113,9 @@ def load(
                     )
                     version_id = str(uuid.uuid4())
                     sealed = envelope.seal(key_id, secret_value(i).encode(), arn, version_id)
-                    tx.insert_version(pk, VersionRecord(version_id, encode(sealed), "string", now, None))
+                    tx.insert_version(
+                        pk, VersionRecord(version_id, encode(sealed), "string", now, None)
+                    )
                     tx.set_labels(pk, {staging.AWSCURRENT: version_id})
             done = hi - start
             if progress is not None:
@@ -144,7 +146,11 @@ def main() -> int:
         print(f"  loaded {done:>9,} secrets in {elapsed:7.1f} s", file=sys.stderr)
 
     result = load(
-        args.data_dir, args.access_key_id, args.secrets, start=args.start, batch=args.batch,
+        args.data_dir,
+        args.access_key_id,
+        args.secrets,
+        start=args.start,
+        batch=args.batch,
         progress=report,
     )
     print(json.dumps(result))

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from strongroom.http.app import create_app
+from strongroom.settings import load_settings
+
 
 def create() -> Any:
-    from strongroom.http.app import create_app
-    from strongroom.settings import load_settings
-
     return create_app(load_settings(os.environ))

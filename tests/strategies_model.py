@@ -19,6 +19,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from strongroom.protocol.shapes import ServiceModel
+from strongroom.protocol.shapes import _compile_pattern as compile_java_pattern
 
 __all__ = ["input_for", "minimal_input"]
 
@@ -37,7 +38,8 @@ def _document(model: ServiceModel | Path | str) -> Mapping[str, Any]:
 
 
 def _pattern(shape: Mapping[str, Any]) -> re.Pattern[str] | None:
-    return re.compile(shape["pattern"], re.ASCII) if "pattern" in shape else None
+    # The validator's own translation, so "valid" means what the server means by it.
+    return compile_java_pattern(shape["pattern"]) if "pattern" in shape else None
 
 
 def _fits(shape: Mapping[str, Any], text: str) -> bool:
@@ -184,7 +186,7 @@ class _Generator:
         # long minimums (RotationToken: 36) are reached without filtering.
         single = re.fullmatch(r"\^?(\[[^\]]+\])[+*]\$?", shape["pattern"])
         if single:
-            alphabet = st.from_regex(re.compile(single.group(1), re.ASCII), fullmatch=True)
+            alphabet = st.from_regex(compile_java_pattern(single.group(1)), fullmatch=True)
             return st.text(alphabet=alphabet, min_size=max(low, 1), max_size=max(high, 1))
         example = _example_string(shape)
         drawn = st.from_regex(pattern, fullmatch=True).filter(lambda t: _fits(shape, t))

@@ -301,16 +301,17 @@ def _lower_first(name: str) -> str:
 
 # Java regex semantics in Python's `re`: Java's \d, \w and \s are ASCII-only, and
 # \p{L}, \p{N}, \p{Z} (IAM, STS and Lambda tag patterns) have no `re` spelling. Each
-# escape is rewritten for use outside and inside a character class. \p{L} inside a class
-# becomes Unicode \w (letters, digits, underscore, marks): slightly wider, an approximation.
+# escape is rewritten for use outside and inside a character class. Approximations: \p{L}
+# inside a class becomes Unicode \w (a little wider); \D, \W, \S inside a class keep
+# Python's Unicode meaning. Other Java-only syntax fails loudly when the model is loaded.
 _Z_CHARS: Final = " \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_JAVA_ESCAPES: Final = {
+_JAVA_ESCAPES: Final[dict[str, tuple[str, str]]] = {
     "\\d": ("[0-9]", "0-9"),
     "\\w": ("[A-Za-z0-9_]", "A-Za-z0-9_"),
     "\\s": ("[ \\t\\n\\x0b\\f\\r]", " \\t\\n\\x0b\\f\\r"),
-    "\\D": ("[^0-9]", None),
-    "\\W": ("[^A-Za-z0-9_]", None),
-    "\\S": ("[^ \\t\\n\\x0b\\f\\r]", None),
+    "\\D": ("[^0-9]", "\\D"),
+    "\\W": ("[^A-Za-z0-9_]", "\\W"),
+    "\\S": ("[^ \\t\\n\\x0b\\f\\r]", "\\S"),
     "\\p{L}": ("[^\\W\\d_]", "\\w"),
     "\\p{N}": ("\\d", "\\d"),
     "\\p{Z}": (f"[{_Z_CHARS}]", _Z_CHARS),
@@ -322,17 +323,16 @@ def _compile_pattern(pattern: str) -> re.Pattern[str]:
     """Compile a model (Java) pattern so that ``fullmatch`` agrees with Java's ``matches``."""
     out: list[str] = []
     in_class = False
-    for token in _JAVA_TOKEN.findall(pattern):
-        if token.startswith("[") and not in_class:
+    for piece in _JAVA_TOKEN.findall(pattern):
+        if piece.startswith("[") and not in_class:
             in_class = True
-        elif token == "]" and in_class:
+        elif piece == "]" and in_class:
             in_class = False
-        elif token in _JAVA_ESCAPES:
-            outside, inside = _JAVA_ESCAPES[token]
-            if in_class and inside is None:
-                raise ValueError(f"model pattern {pattern!r} negates a class inside a class")
-            token = inside if in_class and inside is not None else outside
-        out.append(token)
+        elif piece in _JAVA_ESCAPES:
+            outside, inside = _JAVA_ESCAPES[piece]
+            out.append(inside if in_class else outside)
+            continue
+        out.append(piece)
     try:
         return re.compile("".join(out))
     except re.error as exc:

@@ -39,7 +39,8 @@ _PATH_SAFE = _UNRESERVED | {"/"}
 
 # Message texts are AWS's: the IAM guide's "Troubleshoot Signature Version 4" page, and the
 # responses of AWS's JSON services as recorded by mhart/dynalite (index.js) and the
-# scratchstack-aws-signature crate. They quote only what the caller sent, never key material.
+# scratchstack-aws-signature crate. AWS ends every sentence with ". ", trailing space included;
+# we drop that last space. They quote only what the caller sent, never key material.
 _MSG_BOTH = (
     "Found both 'X-Amz-Algorithm' as a query-string param and 'Authorization' as HTTP header."
 )
@@ -138,9 +139,8 @@ class SigV4Verifier:
         signed = _signed_names(auth.signed_headers)
         _check_signed_headers(headers, signed, auth)
         if auth.algorithm != _ALGORITHM:
-            # AWS keeps the trailing space after the sentence; so do we.
             raise IncompleteSignature(
-                f"Unsupported AWS 'algorithm': '{auth.algorithm}' (only {_ALGORITHM} for now). "
+                f"Unsupported AWS 'algorithm': '{auth.algorithm}' (only {_ALGORITHM} for now)."
             )
         access_key_id, scope_date, region, scope_service = self._check_scope(
             auth.credential, iso_date, service
@@ -177,8 +177,9 @@ class SigV4Verifier:
             expires = _parse_expires(auth.expires)
             if now > signed_at + expires:
                 raise InvalidSignature(_MSG_REQUEST_EXPIRED)
-        # Presigned URLs are held to the same window as header-signed requests, as AWS's
-        # non-S3 services do (STS ignores a longer X-Amz-Expires: aws/aws-sdk-go#2167).
+        # Presigned URLs are also held to the skew window, as AWS's non-S3 services do: STS
+        # refuses a presigned request after its 15-minute window whatever X-Amz-Expires says
+        # (aws/aws-sdk-go#2167).
         if signed_at < now - self._skew:
             raise InvalidSignature(
                 f"Signature expired: {iso_date} is now earlier than "
@@ -201,8 +202,7 @@ class SigV4Verifier:
                 f"e.g. keyid/date/region/service/term, got '{credential}'"
             )
         access_key_id, scope_date, region, scope_service, terminator = parts
-        # AWS reports every scope problem at once, in this order, each sentence followed by a
-        # space; we drop the final space.
+        # AWS reports every scope problem at once, in this order.
         problems = []
         if region != self._region:
             problems.append(f"Credential should be scoped to a valid region, not '{region}'.")

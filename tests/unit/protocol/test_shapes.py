@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import timeit
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from strategies_model import input_for, minimal_input
 from strongroom import errors
 from strongroom.protocol.shapes import (
     DEFAULT_OVERRIDES,
@@ -20,13 +20,6 @@ from strongroom.protocol.shapes import (
     InputPolicy,
     ServiceModel,
 )
-
-# tests/ holds shared helpers; put it on the path until a root conftest does.
-_TESTS = str(Path(__file__).resolve().parents[2])
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from strategies_model import input_for, minimal_input  # noqa: E402
 
 MODEL = ServiceModel.load()
 OPERATIONS = sorted(MODEL.operations)
@@ -543,6 +536,43 @@ def test_overrides_do_not_hide_type_errors() -> None:
     assert serialization("CreateSecret", {"Name": "n", "ClientRequestToken": 5}) == (
         "NUMBER_VALUE can not be converted to a String"
     )
+
+
+def _one_pattern_model(tmp_path: Path, pattern: str) -> ServiceModel:
+    document = {
+        "metadata": {"endpointPrefix": "p", "targetPrefix": "P"},
+        "operations": {"Try": {"name": "Try", "input": {"shape": "In"}}},
+        "shapes": {
+            "In": {"type": "structure", "members": {"Text": {"shape": "Text"}}},
+            "Text": {"type": "string", "pattern": pattern},
+        },
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(document))
+    return ServiceModel.load(path)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "accepted"),
+    [
+        ("^([a-z]+-)+\\d+$", "us-east-1", True),
+        ("^([a-z]+-)+\\d+$", "us-east-\u0661", False),  # Java's \d is ASCII only
+        ("^([a-z]+-)+\\d+$", "us-east-1\n", False),  # the whole value must match
+        ("[\\w+=,.@-]+", "caf\u00e9", False),  # Java's \w is ASCII only
+        ("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+", "Caf\u00e9 1", True),  # IAM tag pattern
+        ("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+", "a*b", False),
+    ],
+)
+def test_model_patterns_keep_java_semantics(
+    tmp_path: Path, pattern: str, text: str, accepted: bool
+) -> None:
+    """Model patterns match whole values with Java's meaning of \\d, \\w and \\p{..}."""
+    model = _one_pattern_model(tmp_path, pattern)
+    if accepted:
+        assert model.validate_input("Try", {"Text": text}) == {"Text": text}
+    else:
+        with pytest.raises(errors.Validation):
+            model.validate_input("Try", {"Text": text})
 
 
 # --- Depth and size ------------------------------------------------------------------------------

@@ -1,0 +1,1355 @@
+#!/usr/bin/env python3
+"""Strongroom load benchmark: one server core, wrk on the other, pre-signed SigV4 requests.
+
+Default mode (``bench/run.py``):
+  load N secrets (default 10,000) into a fresh data dir, then measure with wrk
+  - a fixed-response ASGI baseline (bench/baseline_app.py) under uvicorn and granian,
+  - Strongroom GetSecretValue at 4 and 32 connections under uvicorn and granian,
+  - PutSecretValue (durable, unique ClientRequestTokens) at 4 and 32 connections,
+  - a 90/10 GetSecretValue/PutSecretValue mix at 32 connections,
+  - the baseline with per-request stdlib json vs orjson encoding,
+  - moto_server GetSecretValue on the same data-set size (Strongroom/moto ratio).
+
+Scale mode (``bench/run.py --scale``):
+  GetSecretValue (4 and 32 connections) and ListSecrets with a name filter (4 connections)
+  with 1,000 and with 1,000,000 bulk-loaded secrets; prints the 1M/1k latency ratios.
+
+The server is pinned to core 0 (``taskset -c 0``), wrk to core 1. Only 127.0.0.1 is used.
+Every run is bounded in time; any non-200 answer, socket error or repeated write token
+fails the run loudly (with the server's log). Results: a markdown summary on stdout and
+JSON + markdown in bench/results/ (gitignored). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import collections
+import contextlib
+import datetime as dt
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import bulkload  # noqa: E402  (bench/ is not a package)
+
+BIN = Path(sys.executable).parent
+REGION = "us-east-1"
+HOST = "127.0.0.1"
+SERVER_CORE = "0"
+CLIENT_CORE = "1"
+LUA = BENCH_DIR / "wrk_driver.lua"
+RESULTS_DIR = BENCH_DIR / "results"
+GET_TARGET = "secretsmanager.GetSecretValue"
+PUT_TARGET = "secretsmanager.PutSecretValue"
+LIST_TARGET = "secretsmanager.ListSecrets"
+CONTENT_TYPE = "application/x-amz-json-1.1"
+# A signed request is valid for 5 minutes; we sign right before each measurement and
+# refuse to start one whose signatures are older than this.
+MAX_SIGNATURE_AGE_S = 200.0
+
+# Targets from the brief (informational: a miss is reported, not an error).
+TARGETS = {
+    "get32_rps": 4000.0,
+    "get4_p99_ms": 5.0,
+    "get32_p99_ms": 15.0,
+    "baseline_pct": 40.0,
+    "put32_rps": 1000.0,
+    "moto_ratio": 20.0,
+    "scale_ratio": 1.3,
+}
+
+
+class BenchError(RuntimeError):
+    """A failed benchmark step: printed loudly, exit status 1."""
+
+
+def log(msg: str) -> None:
+    stamp = dt.datetime.now().strftime("%H:%M:%S")
+    print(f"[{stamp}] {msg}", file=sys.stderr, flush=True)
+
+
+# -- processes ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def need(path: Path | str) -> str:
+    found = shutil.which(str(path))
+    if found is None:
+        raise BenchError(f"required program not found: {path}")
+    return found
+
+
+_LIVE: list[Server] = []
+
+
+class Server:
+    """A server process in its own session (so its workers are stopped with it), pinned to
+    the server core, logging to a file."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        port: int,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        ready: Callable[[int], bool] | None = None,
+        cwd: Path = ROOT,
+    ) -> None:
+        self.name = name
+        self.argv = [need("taskset"), "-c", SERVER_CORE, *argv]
+        self.port = port
+        self.log_path = log_path
+        self.env = {**os.environ, **(env or {})}
+        self.ready = ready or _health_ok
+        self.cwd = cwd
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 90.0) -> None:
+        log(f"starting {self.name} on port {self.port}")
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+            )
+        _LIVE.append(self)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(
+                    f"{self.name} exited with status {self.proc.returncode} during start-up\n"
+                    + self.log_tail()
+                )
+            if self.ready(self.port):
+                return
+            time.sleep(0.2)
+        raise BenchError(f"{self.name} not ready after {timeout:.0f} s\n" + self.log_tail())
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)  # our own session: pgid == pid
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name} ignored SIGTERM for {timeout:.0f} s; killing it")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        else:
+            # The group may still hold workers if the parent died first.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self in _LIVE:
+            _LIVE.remove(self)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, lines: int = 60) -> str:
+        tail = "\n".join(self.log_text().splitlines()[-lines:])
+        return f"--- last {lines} lines of {self.log_path} ---\n{tail}\n--- end of log ---"
+
+    def log_problems(self) -> list[str]:
+        bad = re.compile(r"Traceback|\bERROR\b|Exception|CRITICAL", re.IGNORECASE)
+        return [line for line in self.log_text().splitlines() if bad.search(line)]
+
+
+def _stop_all() -> None:
+    for server in list(_LIVE):
+        with contextlib.suppress(Exception):
+            server.stop(timeout=10)
+
+
+atexit.register(_stop_all)
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _health_ok(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=2) as resp:
+            return bool(resp.status == 200)
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _any_http(port: int) -> bool:
+    """Ready as soon as it answers HTTP at all (moto, which has no health route)."""
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/moto-api/", timeout=2) as resp:
+            return bool(resp.status < 500)
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@contextlib.contextmanager
+def running(server: Server) -> Iterator[Server]:
+    server.start()
+    ok = False
+    try:
+        yield server
+        ok = True
+    except BaseException:
+        print(server.log_tail(), file=sys.stderr)
+        raise
+    finally:
+        still_alive = server.alive()
+        server.stop()
+        problems = server.log_problems()
+        if ok and not still_alive:
+            raise BenchError(f"{server.name} died during the run\n" + server.log_tail())
+        if ok and problems:
+            raise BenchError(
+                f"{server.name} logged {len(problems)} error line(s), e.g. {problems[0]!r}\n"
+                + server.log_tail()
+            )
+
+
+# -- Strongroom data --------------------------------------------------------------------
+
+
+@dataclass
+class Account:
+    access_key_id: str
+    secret_access_key: str
+    account_id: str = ""
+
+
+def create_account(data_dir: Path) -> Account:
+    """``strongroom account create``: parses the printed export lines."""
+    out = subprocess.run(
+        [need(BIN / "strongroom"), "account", "create", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise BenchError(f"strongroom account create failed:\n{out.stderr[-3000:]}")
+    found = dict(
+        re.findall(r"^export (AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=(\S+)$", out.stdout, re.M)
+    )
+    if len(found) != 2:
+        raise BenchError("strongroom account create printed no credentials")
+    return Account(found["AWS_ACCESS_KEY_ID"], found["AWS_SECRET_ACCESS_KEY"])
+
+
+def fresh_data_set(workdir: Path, label: str, n: int) -> tuple[Path, Account, dict[str, Any]]:
+    data_dir = workdir / f"data-{label}"
+    account = create_account(data_dir)
+    log(f"bulk-loading {n:,} secrets into {data_dir}")
+    step = max(n // 10, bulkload.DEFAULT_BATCH)
+    last = [0]
+
+    def progress(done: int, elapsed: float) -> None:
+        if done - last[0] >= step or done == n:
+            last[0] = done
+            log(f"  {done:>9,} secrets in {elapsed:6.1f} s")
+
+    info = bulkload.load(str(data_dir), account.access_key_id, n, progress=progress)
+    account.account_id = info["account_id"]
+    db = data_dir / "strongroom.db"
+    info["db_bytes"] = db.stat().st_size if db.exists() else None
+    log(
+        f"loaded {n:,} secrets in {info['load_seconds']:.1f} s "
+        f"({info['secrets_per_second']:,.0f}/s), db {(info['db_bytes'] or 0) / 1e6:.0f} MB"
+    )
+    return data_dir, account, info
+
+
+def count_versions(data_dir: Path) -> int:
+    conn = sqlite3.connect(f"file:{data_dir / 'strongroom.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def fsync_probe(directory: Path, count: int = 200) -> dict[str, float]:
+    """Latency of a 4 KiB write + fsync in the data dir: the floor under a durable commit."""
+    path = directory / "fsync-probe.tmp"
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        block = os.urandom(4096)
+        for i in range(count):
+            t0 = time.perf_counter()
+            os.pwrite(fd, block, (i % 16) * 4096)
+            os.fsync(fd)
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        os.close(fd)
+        path.unlink()
+    times.sort()
+    return {
+        "fsync_p50_ms": round(statistics.median(times), 3),
+        "fsync_p99_ms": round(times[int(len(times) * 0.99) - 1], 3),
+    }
+
+
+# -- signing -----------------------------------------------------------------------------
+
+
+class Signer:
+    """Pre-signs AWS JSON 1.1 requests with botocore's SigV4Auth for one host:port."""
+
+    def __init__(self, account: Account, port: int) -> None:
+        self._auth = SigV4Auth(
+            Credentials(account.access_key_id, account.secret_access_key),
+            "secretsmanager",
+            REGION,
+        )
+        self.host = f"{HOST}:{port}"
+        self.url = f"http://{self.host}/"
+
+    def sign(self, target: str, body: bytes) -> tuple[list[tuple[str, str]], bytes]:
+        request = AWSRequest(
+            method="POST",
+            url=self.url,
+            data=body,
+            headers={"X-Amz-Target": target, "Content-Type": CONTENT_TYPE},
+        )
+        self._auth.add_auth(request)
+        headers = [("Host", self.host)]
+        headers += [(k, str(v)) for k, v in request.headers.items() if k.lower() != "host"]
+        return headers, body
+
+
+@dataclass
+class Pool:
+    """A file of signed requests in wrk_driver.lua's format."""
+
+    path: Path
+    count: int
+    signed_at: float
+
+
+def write_pool(path: Path, signer: Signer, items: Sequence[tuple[str, bytes]]) -> Pool:
+    t0 = time.perf_counter()
+    with open(path, "w", encoding="utf-8") as out:
+        for target, payload in items:
+            headers, body = signer.sign(target, payload)
+            text = body.decode()
+            if "\n" in text or "\r" in text:
+                raise BenchError("request bodies must be single-line JSON")
+            for name, value in headers:
+                out.write(f"H {name}: {value}\n")
+            out.write(f"B {text}\n")
+    elapsed = time.perf_counter() - t0
+    if len(items) >= 5000:
+        log(f"  signed {len(items):,} requests in {elapsed:.1f} s -> {path.name}")
+    return Pool(path, len(items), time.time())
+
+
+def get_items(names: Sequence[str]) -> list[tuple[str, bytes]]:
+    return [(GET_TARGET, json.dumps({"SecretId": n}).encode()) for n in names]
+
+
+def put_items(
+    indices: Sequence[int], names_of: Callable[[int], str], count: int, rng: random.Random
+) -> list[tuple[str, bytes]]:
+    """``count`` PutSecretValue requests spread over ``indices``, each with its own token."""
+    items = []
+    for k in range(count):
+        i = indices[k % len(indices)]
+        token = uuid.UUID(int=rng.getrandbits(128), version=4).hex  # 32 chars, unique
+        body = {
+            "SecretId": names_of(i),
+            "ClientRequestToken": token,
+            "SecretString": bulkload.secret_value(i, generation=rng.getrandbits(32)),
+        }
+        items.append((PUT_TARGET, json.dumps(body).encode()))
+    return items
+
+
+def list_items(prefixes: Sequence[str]) -> list[tuple[str, bytes]]:
+    return [
+        (
+            LIST_TARGET,
+            json.dumps({"Filters": [{"Key": "name", "Values": [p]}], "MaxResults": 10}).encode(),
+        )
+        for p in prefixes
+    ]
+
+
+# -- wrk ---------------------------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if not m:
+        raise BenchError(f"cannot parse wrk latency {text!r}")
+    return float(m[1]) * _UNITS[m[2]]
+
+
+def parse_wrk(text: str) -> dict[str, Any]:
+    """Requests/sec and the --latency distribution from wrk's text, plus the driver's line."""
+    out: dict[str, Any] = {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if not m:
+        raise BenchError("wrk printed no Requests/sec:\n" + text[-3000:])
+    out["rps"] = float(m[1])
+    for pct, value in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", text, re.M):
+        out[f"p{pct}_ms"] = round(_ms(value), 3)
+    if "p99_ms" not in out:
+        raise BenchError("wrk printed no latency distribution (--latency):\n" + text[-3000:])
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+),", text)
+    if m:
+        out["requests"] = int(m[1])
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    out["non2xx_wrk"] = int(m[1]) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    out["socket_errors"] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r"^BENCH (.*)$", text, re.M)
+    if not m:
+        raise BenchError("the wrk driver printed no BENCH line:\n" + text[-3000:])
+    driver = {k: int(v) for k, v in (kv.split("=") for kv in m[1].split())}
+    out["non200"] = driver["non200"]
+    out["wraps"] = driver["wraps"]
+    out["p999_ms"] = round(driver["p999_us"] / 1000, 3)
+    out["max_ms"] = round(driver["max_us"] / 1000, 3)
+    m = re.search(r"^BENCH_FIRST_BAD ?(.*)$", text, re.M)
+    out["first_bad"] = m[1] if m else ""
+    return out
+
+
+def run_wrk(
+    url: str,
+    gets: Pool | None,
+    puts: Pool | None,
+    put_every: int,
+    connections: int,
+    seconds: float,
+    threads: int,
+) -> tuple[dict[str, Any], str]:
+    for pool in (gets, puts):
+        if pool is not None and time.time() - pool.signed_at > MAX_SIGNATURE_AGE_S:
+            raise BenchError(f"signatures in {pool.path} are too old; re-sign before running")
+    threads = max(1, min(threads, connections))
+    argv = [
+        need("taskset"), "-c", CLIENT_CORE,
+        need("wrk"),
+        "-t", str(threads),
+        "-c", str(connections),
+        "-d", f"{seconds:g}s",
+        "--timeout", "10s",
+        "--latency",
+        "-s", str(LUA),
+        url,
+        "--",
+        str(gets.path) if gets else "-",
+        str(puts.path) if puts else "-",
+        str(threads),
+        str(put_every),
+    ]  # fmt: skip
+    try:
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=seconds + 120, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"wrk did not finish within {seconds + 120:.0f} s") from exc
+    text = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise BenchError(f"wrk failed with status {done.returncode}:\n{text[-3000:]}")
+    return parse_wrk(text), text
+
+
+# -- measurements ------------------------------------------------------------------------
+
+
+@dataclass
+class Settings:
+    seconds: float
+    warmup: float
+    threads: int
+    get_distinct: int
+    put_requests: int
+    seed: int
+    workdir: Path
+
+
+@dataclass
+class Results:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def find(self, **match: Any) -> dict[str, Any] | None:
+        for row in self.rows:
+            if all(row.get(k) == v for k, v in match.items()):
+                return row
+        return None
+
+
+def measure(
+    results: Results,
+    cfg: Settings,
+    server: Server,
+    *,
+    label: dict[str, Any],
+    connections: int,
+    gets: Callable[[], Pool] | None = None,
+    puts: Callable[[], Pool] | None = None,
+    warm_puts: Callable[[], Pool] | None = None,
+    put_every: int = 0,
+    allow_errors: bool = False,
+    data_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Warm up, then one measured wrk run; checks statuses, socket errors and token reuse."""
+    desc = f"{label['server']}/{label['app']} {label['op']} c={connections}"
+    gets_pool = gets() if gets else None
+    warm_pool = warm_puts() if warm_puts else None
+    if cfg.warmup > 0:
+        warm, warm_text = run_wrk(
+            server.url, gets_pool, warm_pool, put_every, connections, cfg.warmup, cfg.threads
+        )
+        bad = warm["non200"] + warm["socket_errors"]
+        if bad and not allow_errors:
+            raise BenchError(
+                f"warm-up of {desc}: {bad} errors, first: {warm['first_bad']}\n{warm_text}"
+            )
+    puts_pool = puts() if puts else None  # signed last: freshest signatures for the run
+    before = count_versions(data_dir) if data_dir is not None and puts_pool else None
+    log(f"measuring {desc} for {cfg.seconds:g} s")
+    row, text = run_wrk(
+        server.url, gets_pool, puts_pool, put_every, connections, cfg.seconds, cfg.threads
+    )
+    if not server.alive():
+        raise BenchError(f"{server.name} died during {desc}\n{text}")
+    row = {**label, "connections": connections, **row}
+    if before is not None and data_dir is not None:
+        time.sleep(0.5)  # let requests still in flight when wrk stopped finish
+        added = count_versions(data_dir) - before
+        writes = row["requests"] if put_every == 1 else row["requests"] // put_every
+        row["versions_added"] = added
+        row["writes_acknowledged"] = writes
+        slack = connections + 1
+        if put_every == 1 and added < writes:
+            raise BenchError(
+                f"{desc}: {writes} PutSecretValue answered 200 but only {added} versions stored"
+            )
+        if not writes - slack <= added <= writes + slack:
+            raise BenchError(f"{desc}: {writes} writes answered but {added} versions added")
+    problems = []
+    if row["non200"]:
+        problems.append(f"{row['non200']} non-200 responses (first: {row['first_bad']})")
+    if row["socket_errors"]:
+        problems.append(f"{row['socket_errors']} socket errors")
+    if row["wraps"]:
+        problems.append(
+            f"the PutSecretValue pool wrapped {row['wraps']} time(s): tokens were reused; "
+            "raise --put-requests"
+        )
+    row["problems"] = problems
+    log(
+        f"  {row['rps']:>9,.0f} req/s  p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms"
+        + (f"  !! {'; '.join(problems)}" if problems else "")
+    )
+    results.rows.append(row)
+    if problems and not allow_errors:
+        raise BenchError(f"{desc}: " + "; ".join(problems) + "\n" + text)
+    return row
+
+
+def boto_client(port: int, account: Account) -> Any:
+    return boto3.client(
+        "secretsmanager",
+        endpoint_url=f"http://{HOST}:{port}",
+        region_name=REGION,
+        aws_access_key_id=account.access_key_id,
+        aws_secret_access_key=account.secret_access_key,
+        config=Config(retries={"max_attempts": 0}, connect_timeout=10, read_timeout=60),
+    )
+
+
+def sanity_check(port: int, account: Account, n: int, with_list: bool = True) -> None:
+    """A few real boto3 calls: the server answers correctly before it is loaded."""
+    client = boto_client(port, account)
+    for i in {0, n // 2, n - 1}:
+        got = client.get_secret_value(SecretId=bulkload.secret_name(i))
+        if got["SecretString"] != bulkload.secret_value(i):
+            raise BenchError(
+                f"GetSecretValue of {bulkload.secret_name(i)} returned the wrong value"
+            )
+    if with_list:
+        listed = client.list_secrets(
+            Filters=[{"Key": "name", "Values": [bulkload.group_prefix(0)]}], MaxResults=10
+        )
+        if len(listed["SecretList"]) != min(10, n) or not all(
+            s["Name"].startswith(bulkload.group_prefix(0)) for s in listed["SecretList"]
+        ):
+            raise BenchError(f"ListSecrets with a name filter returned {listed['SecretList']!r}")
+
+
+def profile_get(
+    cfg: Settings, server: Server, gets: Pool, results: Results, seconds: float = 10.0
+) -> None:
+    """py-spy (non-blocking sampling) during GetSecretValue at 32 connections."""
+    py_spy = shutil.which(str(BIN / "py-spy")) or shutil.which("py-spy")
+    if py_spy is None:
+        results.notes.append("profile skipped: py-spy is not installed (pip install py-spy)")
+        return
+    raw = cfg.workdir / "get32.pyspy.txt"
+    log(f"profiling GetSecretValue c=32 with py-spy for {seconds:g} s (not a measurement)")
+    spy = subprocess.Popen(
+        [
+            need("taskset"),
+            "-c",
+            CLIENT_CORE,
+            py_spy,
+            "record",
+            "--pid",
+            str(server.pid),
+            "--duration",
+            f"{seconds:g}",
+            "--rate",
+            "200",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    time.sleep(0.5)
+    try:
+        run_wrk(server.url, gets, None, 0, 32, seconds, cfg.threads)
+    finally:
+        try:
+            out = spy.communicate(timeout=seconds + 60)[0].decode(errors="replace")
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            out = "py-spy timed out"
+    if not raw.exists():
+        results.notes.append(f"profile failed: {out[-500:]}")
+        return
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = results.info.get("stamp", "profile")
+    kept = RESULTS_DIR / f"{stamp}-get32.pyspy.txt"
+    shutil.copy(raw, kept)
+    results.info["profile"] = summarize_profile(raw)
+    results.info["profile"]["raw"] = str(kept)
+
+
+_BUCKETS = [
+    ("SigV4 verify", "sigv4.py"),
+    ("storage (SQLite reads)", "storage/sqlite.py"),
+    ("envelope open (AES-GCM)", "crypto/"),
+    ("input validation (shapes)", "protocol/shapes.py"),
+    ("dispatch (strongroom.http)", "http/dispatch.py"),
+    ("service (secrets.py)", "service/secrets.py"),
+    ("orjson / json11", "json11.py"),
+    ("uvicorn httptools protocol", "httptools_impl.py"),
+    ("asyncio/uvloop", "asyncio"),
+]
+
+
+def summarize_profile(raw: Path) -> dict[str, Any]:
+    """Inclusive share per area and top self-time frames from py-spy's collapsed stacks."""
+    total = 0
+    inclusive: collections.Counter[str] = collections.Counter()
+    self_time: collections.Counter[str] = collections.Counter()
+    for line in raw.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        self_time[frames[-1]] += count
+        for bucket, needle in _BUCKETS:
+            if any(needle in f for f in frames):
+                inclusive[bucket] += count
+    if total == 0:
+        return {"samples": 0}
+    return {
+        "samples": total,
+        "inclusive_pct": {k: round(100 * v / total, 1) for k, v in inclusive.most_common()},
+        "top_self": [
+            {"frame": frame, "pct": round(100 * count / total, 1)}
+            for frame, count in self_time.most_common(15)
+        ],
+    }
+
+
+# -- servers -----------------------------------------------------------------------------
+
+
+def uvicorn_baseline(workdir: Path, encode: str = "none") -> Server:
+    port = free_port()
+    return Server(
+        f"uvicorn baseline ({encode})",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            str(BENCH_DIR),
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--lifespan",
+            "on",
+            "--no-access-log",
+            "--no-server-header",
+            "baseline_app:app",
+        ],
+        port,
+        workdir / f"uvicorn-baseline-{encode}.log",
+        env={"BENCH_BASELINE_ENCODE": encode},
+        ready=_any_http,
+    )
+
+
+def granian_args(port: int) -> list[str]:
+    return [
+        need(BIN / "granian"), "--interface", "asgi", "--workers", "1", "--http", "1",
+        "--no-ws", "--loop", "uvloop", "--host", HOST, "--port", str(port),
+        "--working-dir", str(BENCH_DIR),
+    ]  # fmt: skip
+
+
+def granian_baseline(workdir: Path) -> Server:
+    port = free_port()
+    return Server(
+        "granian baseline",
+        [*granian_args(port), "baseline_app:app"],
+        port,
+        workdir / "granian-baseline.log",
+        env={"BENCH_BASELINE_ENCODE": "none"},
+        ready=_any_http,
+    )
+
+
+def strongroom_uvicorn(workdir: Path, data_dir: Path, tag: str = "") -> Server:
+    port = free_port()
+    return Server(
+        "strongroom (uvicorn)",
+        [need(BIN / "strongroom"), "server", "--data-dir", str(data_dir), "--port", str(port)],
+        port,
+        workdir / f"strongroom-uvicorn{tag}.log",
+    )
+
+
+def strongroom_granian(workdir: Path, data_dir: Path, tag: str = "") -> Server:
+    port = free_port()
+    return Server(
+        "strongroom (granian)",
+        [*granian_args(port), "--factory", "granian_target:create"],
+        port,
+        workdir / f"strongroom-granian{tag}.log",
+        env={"STRONGROOM_DATA_DIR": str(data_dir), "STRONGROOM_SERVER__PORT": str(port)},
+    )
+
+
+def moto(workdir: Path) -> Server:
+    port = free_port()
+    return Server(
+        "moto_server",
+        [need(BIN / "moto_server"), "-H", HOST, "-p", str(port)],
+        port,
+        workdir / "moto.log",
+        ready=_any_http,
+    )
+
+
+# -- modes -------------------------------------------------------------------------------
+
+
+def pools_for(cfg: Settings, signer: Signer, names: Sequence[str], tag: str) -> Callable[[], Pool]:
+    return lambda: write_pool(cfg.workdir / f"gets-{tag}.txt", signer, get_items(names))
+
+
+def put_pool(
+    cfg: Settings, signer: Signer, indices: Sequence[int], count: int, tag: str, rng: random.Random
+) -> Callable[[], Pool]:
+    def make() -> Pool:
+        items = put_items(indices, bulkload.secret_name, count, rng)
+        return write_pool(cfg.workdir / f"puts-{tag}.txt", signer, items)
+
+    return make
+
+
+def list_pool(
+    cfg: Settings, signer: Signer, prefixes: Sequence[str], tag: str
+) -> Callable[[], Pool]:
+    return lambda: write_pool(cfg.workdir / f"lists-{tag}.txt", signer, list_items(prefixes))
+
+
+def default_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> None:
+    n = args.secrets
+    rng = random.Random(cfg.seed)
+    data_dir, account, load = fresh_data_set(cfg.workdir, "main", n)
+    results.info["load"] = load
+    results.info["fsync"] = fsync_probe(data_dir)
+    log(f"fsync in the data dir: {results.info['fsync']}")
+    get_names = [bulkload.secret_name(i) for i in rng.sample(range(n), min(n, cfg.get_distinct))]
+    put_targets = list(range(n))
+    rng.shuffle(put_targets)
+    conns = (4, 32)
+    servers = args.servers
+
+    # Stage 1: reads (before any write grows the versions table).
+    if "uvicorn" in servers:
+        with running(uvicorn_baseline(cfg.workdir)) as s:
+            gets = pools_for(cfg, Signer(account, s.port), get_names, "baseline")
+            for c in conns:
+                measure(
+                    results,
+                    cfg,
+                    s,
+                    label=_label("uvicorn", "baseline", "GetSecretValue"),
+                    connections=c,
+                    gets=gets,
+                )
+    if "granian" in servers:
+        with running(granian_baseline(cfg.workdir)) as s:
+            gets = pools_for(cfg, Signer(account, s.port), get_names, "baseline")
+            for c in conns:
+                measure(
+                    results,
+                    cfg,
+                    s,
+                    label=_label("granian", "baseline", "GetSecretValue"),
+                    connections=c,
+                    gets=gets,
+                )
+    for kind in servers:
+        make = strongroom_uvicorn if kind == "uvicorn" else strongroom_granian
+        with running(make(cfg.workdir, data_dir, "-reads")) as s:
+            sanity_check(s.port, account, n)
+            signer = Signer(account, s.port)
+            gets = pools_for(cfg, signer, get_names, "sr")
+            for c in conns:
+                measure(
+                    results,
+                    cfg,
+                    s,
+                    label=_label(kind, "strongroom", "GetSecretValue"),
+                    connections=c,
+                    gets=gets,
+                )
+            if args.profile and kind == "uvicorn":
+                profile_get(cfg, s, gets(), results)
+
+    # Stage 2: durable writes and the 90/10 mix.
+    for kind in servers:
+        make = strongroom_uvicorn if kind == "uvicorn" else strongroom_granian
+        with running(make(cfg.workdir, data_dir, "-writes")) as s:
+            signer = Signer(account, s.port)
+            gets = pools_for(cfg, signer, get_names, "sr")
+            warm = put_pool(cfg, signer, put_targets, 3000, "warm", rng)
+            puts = put_pool(cfg, signer, put_targets, cfg.put_requests, "run", rng)
+            mix_puts = put_pool(
+                cfg, signer, put_targets, max(cfg.put_requests // 4, 2000), "mix", rng
+            )
+            for c in (4, 32) if kind == "uvicorn" else (32,):
+                measure(
+                    results, cfg, s, label=_label(kind, "strongroom", "PutSecretValue"),
+                    connections=c, puts=puts, warm_puts=warm, put_every=1, data_dir=data_dir,
+                )  # fmt: skip
+            measure(
+                results, cfg, s, label=_label(kind, "strongroom", "Mix 90/10"),
+                connections=32, gets=gets, puts=mix_puts, warm_puts=warm, put_every=10,
+                data_dir=data_dir,
+            )  # fmt: skip
+
+    # Stage 3: JSON encoding cost in the fixed-response baseline.
+    if args.json_compare and "uvicorn" in servers:
+        for encode in ("orjson", "json"):
+            with running(uvicorn_baseline(cfg.workdir, encode)) as s:
+                gets = pools_for(cfg, Signer(account, s.port), get_names, "baseline")
+                measure(
+                    results,
+                    cfg,
+                    s,
+                    label=_label("uvicorn", f"baseline+{encode}", "GetSecretValue"),
+                    connections=32,
+                    gets=gets,
+                )
+
+    # Stage 4: moto.
+    if args.moto:
+        moto_stage(args, cfg, results, rng)
+
+
+def moto_stage(
+    args: argparse.Namespace, cfg: Settings, results: Results, rng: random.Random
+) -> None:
+    m = args.moto_secrets if args.moto_secrets is not None else args.secrets
+    account = Account("AKIAMOTOBENCH0000000", "moto-ignores-signatures-but-we-sign-anyway")
+    with running(moto(cfg.workdir)) as s:
+        loaded, seconds = load_moto(s.port, account, m, args.moto_load_timeout)
+        results.info["moto_load"] = {
+            "requested": m,
+            "loaded": loaded,
+            "load_seconds": round(seconds, 1),
+        }
+        if loaded < m:
+            results.notes.append(
+                f"moto: only {loaded:,} of {m:,} secrets loaded within "
+                f"{args.moto_load_timeout:g} s; its GetSecretValue was measured with {loaded:,}"
+            )
+        if m != args.secrets:
+            results.notes.append(
+                f"moto was loaded with {m:,} secrets, Strongroom with {args.secrets:,}"
+            )
+        sanity_check(s.port, account, loaded, with_list=False)
+        names = [
+            bulkload.secret_name(i)
+            for i in rng.sample(range(loaded), min(loaded, cfg.get_distinct))
+        ]
+        gets = pools_for(cfg, Signer(account, s.port), names, "moto")
+        for c in (4, 32):
+            measure(
+                results,
+                cfg,
+                s,
+                label=_label("moto_server", "moto", "GetSecretValue"),
+                connections=c,
+                gets=gets,
+            )
+
+
+def load_moto(port: int, account: Account, n: int, timeout: float) -> tuple[int, float]:
+    """CreateSecret n times with 8 boto3 threads, stopping at the time limit."""
+    log(f"loading {n:,} secrets into moto with boto3 (limit {timeout:g} s)")
+    clients = threading.local()
+    deadline = time.monotonic() + timeout
+    t0 = time.monotonic()
+
+    def create(i: int) -> bool:
+        if time.monotonic() > deadline:
+            return False
+        client = getattr(clients, "c", None)
+        if client is None:
+            client = clients.c = boto_client(port, account)
+        client.create_secret(Name=bulkload.secret_name(i), SecretString=bulkload.secret_value(i))
+        return True
+
+    # Submitted in order and in bounded chunks, so a time-out leaves a prefix 0..k-1 loaded.
+    loaded = 0
+    chunk = 500
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for lo in range(0, n, chunk):
+            futures = [pool.submit(create, i) for i in range(lo, min(lo + chunk, n))]
+            ok = [f.result() for f in as_completed(futures)]
+            if not all(ok):
+                break
+            loaded = min(lo + chunk, n)
+            if loaded % max(n // 5, chunk) == 0 or loaded == n:
+                log(f"  moto: {loaded:,} secrets in {time.monotonic() - t0:.0f} s")
+    return loaded, time.monotonic() - t0
+
+
+def scale_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> None:
+    rng = random.Random(cfg.seed)
+    results.info["scale_loads"] = {}
+    for n in args.scale_sizes:
+        data_dir, account, load = fresh_data_set(cfg.workdir, f"scale-{n}", n)
+        results.info["scale_loads"][str(n)] = load
+        names = [bulkload.secret_name(i) for i in rng.sample(range(n), min(n, cfg.get_distinct))]
+        groups = max(1, n // bulkload.GROUP_SIZE)
+        prefixes = [bulkload.group_prefix(g) for g in rng.sample(range(groups), min(groups, 500))]
+        with running(strongroom_uvicorn(cfg.workdir, data_dir, f"-scale-{n}")) as s:
+            sanity_check(s.port, account, n)
+            signer = Signer(account, s.port)
+            gets = pools_for(cfg, signer, names, f"scale-{n}")
+            lists = list_pool(cfg, signer, prefixes, f"scale-{n}")
+            for c in (4, 32):
+                measure(
+                    results,
+                    cfg,
+                    s,
+                    label={**_label("uvicorn", "strongroom", "GetSecretValue"), "secrets": n},
+                    connections=c,
+                    gets=gets,
+                )
+            measure(
+                results,
+                cfg,
+                s,
+                label={**_label("uvicorn", "strongroom", "ListSecrets name filter"), "secrets": n},
+                connections=4,
+                gets=lists,
+            )
+        if args.keep_data is False:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _label(server: str, app: str, op: str) -> dict[str, Any]:
+    return {"server": server, "app": app, "op": op}
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def _f(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("PASS" if ok else "MISS")
+
+
+def report(args: argparse.Namespace, results: Results) -> str:
+    lines: list[str] = []
+    add = lines.append
+    info = results.info
+    add(f"# Strongroom benchmark ({info['mode']}, {info['stamp']})")
+    add("")
+    add(
+        f"Server pinned to core {SERVER_CORE}, wrk on core {CLIENT_CORE}; "
+        f"{info['seconds']:g} s per run after a {info['warmup']:g} s warm-up; "
+        f"wrk {info['threads']} thread(s). Python {sys.version.split()[0]}."
+    )
+    add("")
+    if "load" in info:
+        ld = info["load"]
+        add(
+            f"Bulk load: {ld['secrets']:,} secrets in {ld['load_seconds']:.1f} s "
+            f"({ld['secrets_per_second']:,.0f}/s, batches of {ld['batch']:,}); "
+            f"fsync p50 {info['fsync']['fsync_p50_ms']} ms, "
+            f"p99 {info['fsync']['fsync_p99_ms']} ms."
+        )
+        add("")
+    for n, ld in info.get("scale_loads", {}).items():
+        add(
+            f"Bulk load {int(n):,}: {ld['load_seconds']:.1f} s "
+            f"({ld['secrets_per_second']:,.0f}/s), db {ld['db_bytes'] / 1e6:,.0f} MB."
+        )
+    if info.get("scale_loads"):
+        add("")
+    has_scale = any("secrets" in r for r in results.rows)
+    head = (
+        "| server | app | operation |"
+        + (" secrets |" if has_scale else "")
+        + " conns | req/s | p50 ms | p99 ms | p99.9 ms | errors |"
+    )
+    add(head)
+    add("|" + "---|" * (head.count("|") - 1))
+    for r in results.rows:
+        errors = r["non200"] + r["socket_errors"] + r["wraps"]
+        add(
+            f"| {r['server']} | {r['app']} | {r['op']} |"
+            + (f" {r['secrets']:,} |" if "secrets" in r else " - |" if has_scale else "")
+            + f" {r['connections']} | {r['rps']:,.0f} | {_f(r['p50_ms'])} | {_f(r['p99_ms'])} |"
+            f" {_f(r['p999_ms'])} | {errors} |"
+        )
+    add("")
+    checks = compute_checks(results)
+    info["checks"] = checks
+    if checks:
+        add("| check | measured | target | verdict |")
+        add("|---|---|---|---|")
+        for c in checks:
+            add(f"| {c['check']} | {c['measured']} | {c['target']} | {_verdict(c['ok'])} |")
+        add("")
+    prof = info.get("profile")
+    if prof and prof.get("samples"):
+        add(
+            f"py-spy, GetSecretValue c=32 under uvicorn ({prof['samples']} samples), "
+            "inclusive share:"
+        )
+        add("")
+        for k, v in prof["inclusive_pct"].items():
+            add(f"- {k}: {v}%")
+        add("")
+        add("Top self-time frames:")
+        add("")
+        for item in prof["top_self"][:10]:
+            add(f"- {item['pct']}% {item['frame']}")
+        add("")
+    for note in results.notes:
+        add(f"Note: {note}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def compute_checks(results: Results) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+
+    def row(**m: Any) -> dict[str, Any] | None:
+        return results.find(**m)
+
+    def add(
+        check: str, measured: float | None, target: str, ok: bool | None, unit: str = ""
+    ) -> None:
+        text = "-" if measured is None else f"{measured:,.2f}{unit}"
+        checks.append(
+            {"check": check, "measured": text, "target": target, "ok": ok, "value": measured}
+        )
+
+    for server in ("uvicorn", "granian"):
+        g32 = row(server=server, app="strongroom", op="GetSecretValue", connections=32)
+        g4 = row(server=server, app="strongroom", op="GetSecretValue", connections=4)
+        base = row(server=server, app="baseline", op="GetSecretValue", connections=32)
+        if g32 and "secrets" not in g32:
+            add(
+                f"{server}: GetSecretValue req/s at 32 conns",
+                g32["rps"],
+                f">= {TARGETS['get32_rps']:,.0f}",
+                g32["rps"] >= TARGETS["get32_rps"],
+            )
+            add(
+                f"{server}: GetSecretValue p99 at 32 conns",
+                g32["p99_ms"],
+                f"< {TARGETS['get32_p99_ms']:g} ms",
+                g32["p99_ms"] < TARGETS["get32_p99_ms"],
+                " ms",
+            )
+        if g4 and "secrets" not in g4:
+            add(
+                f"{server}: GetSecretValue p99 at 4 conns",
+                g4["p99_ms"],
+                f"< {TARGETS['get4_p99_ms']:g} ms",
+                g4["p99_ms"] < TARGETS["get4_p99_ms"],
+                " ms",
+            )
+        if g32 and base:
+            pct = 100 * g32["rps"] / base["rps"]
+            add(
+                f"{server}: GetSecretValue c=32 as % of fixed-response baseline",
+                pct,
+                f">= {TARGETS['baseline_pct']:g}%",
+                pct >= TARGETS["baseline_pct"],
+                "%",
+            )
+        p32 = row(server=server, app="strongroom", op="PutSecretValue", connections=32)
+        if p32:
+            add(
+                f"{server}: PutSecretValue (durable) req/s at 32 conns",
+                p32["rps"],
+                f">= {TARGETS['put32_rps']:,.0f}",
+                p32["rps"] >= TARGETS["put32_rps"],
+            )
+        for c in (4, 32):
+            mine = row(server=server, app="strongroom", op="GetSecretValue", connections=c)
+            theirs = row(server="moto_server", op="GetSecretValue", connections=c)
+            if mine and theirs and "secrets" not in mine:
+                ratio = mine["rps"] / theirs["rps"]
+                add(
+                    f"{server}: Strongroom/moto GetSecretValue req/s, c={c}",
+                    ratio,
+                    f"> {TARGETS['moto_ratio']:g}x",
+                    ratio > TARGETS["moto_ratio"],
+                    "x",
+                )
+    sizes = sorted({r["secrets"] for r in results.rows if "secrets" in r})
+    if len(sizes) >= 2:
+        small, big = sizes[0], sizes[-1]
+        for op, c in (
+            ("GetSecretValue", 4),
+            ("GetSecretValue", 32),
+            ("ListSecrets name filter", 4),
+        ):
+            a = row(op=op, connections=c, secrets=small)
+            b = row(op=op, connections=c, secrets=big)
+            if a and b:
+                for q in ("p50_ms", "p99_ms"):
+                    ratio = b[q] / a[q]
+                    gated = op == "GetSecretValue" and c == 4
+                    add(
+                        f"{op} c={c} {q[:3]} {big:,} vs {small:,} secrets",
+                        ratio,
+                        f"<= {TARGETS['scale_ratio']:g}x" if gated else "(info)",
+                        ratio <= TARGETS["scale_ratio"] if gated else None,
+                        "x",
+                    )
+    return checks
+
+
+# -- main --------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="Strongroom load benchmark (see bench/README.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--secrets", type=int, default=10_000, help="secrets to bulk-load (default mode)"
+    )
+    p.add_argument("--scale", action="store_true", help="run the 1k vs 1M scale comparison instead")
+    p.add_argument(
+        "--scale-sizes", type=int, nargs=2, default=[1_000, 1_000_000], metavar=("SMALL", "BIG")
+    )
+    p.add_argument("--seconds", type=float, default=10.0, help="length of each measured run")
+    p.add_argument("--warmup", type=float, default=2.0, help="warm-up before each measured run")
+    p.add_argument(
+        "--wrk-threads", type=int, default=1, help="wrk threads (all on the client core)"
+    )
+    p.add_argument(
+        "--get-distinct",
+        type=int,
+        default=2000,
+        help="distinct secrets read by GetSecretValue runs",
+    )
+    p.add_argument(
+        "--put-requests",
+        type=int,
+        default=40_000,
+        help="unique PutSecretValue requests per write run",
+    )
+    p.add_argument(
+        "--servers", nargs="+", default=["uvicorn", "granian"], choices=["uvicorn", "granian"]
+    )
+    p.add_argument("--no-moto", dest="moto", action="store_false", help="skip the moto comparison")
+    p.add_argument(
+        "--moto-secrets",
+        type=int,
+        default=None,
+        help="secrets to load into moto (default: --secrets)",
+    )
+    p.add_argument(
+        "--moto-load-timeout", type=float, default=900.0, help="time limit for loading moto"
+    )
+    p.add_argument(
+        "--no-json-compare", dest="json_compare", action="store_false", help="skip json vs orjson"
+    )
+    p.add_argument("--profile", action="store_true", help="py-spy GetSecretValue (needs py-spy)")
+    p.add_argument("--seed", type=int, default=20_240_601)
+    p.add_argument("--workdir", type=Path, default=None, help="parent of the temporary data dirs")
+    p.add_argument("--keep-data", action="store_true", help="keep the data dirs and logs")
+    args = p.parse_args(argv)
+    if args.secrets < 1 or args.get_distinct < 1 or args.put_requests < 100:
+        p.error("--secrets and --get-distinct must be positive, --put-requests >= 100")
+    if not 1 <= args.seconds <= 300 or not 0 <= args.warmup <= 60:
+        p.error("--seconds must be 1..300 and --warmup 0..60")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    for tool in ("taskset", "wrk", BIN / "strongroom"):
+        need(tool)
+    if len(os.sched_getaffinity(0)) < 2:
+        raise BenchError("needs two cores (server on core 0, wrk on core 1)")
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    mode = "scale" if args.scale else "default"
+    workdir = Path(tempfile.mkdtemp(prefix="strongroom-bench-", dir=args.workdir))
+    cfg = Settings(
+        seconds=args.seconds,
+        warmup=args.warmup,
+        threads=args.wrk_threads,
+        get_distinct=args.get_distinct,
+        put_requests=args.put_requests,
+        seed=args.seed,
+        workdir=workdir,
+    )
+    results = Results()
+    results.info.update(
+        mode=mode, stamp=stamp, seconds=args.seconds, warmup=args.warmup,
+        threads=args.wrk_threads, argv=sys.argv[1:], workdir=str(workdir),
+    )  # fmt: skip
+    log(f"work dir {workdir}")
+    failed: BaseException | None = None
+    try:
+        if args.scale:
+            scale_mode(args, cfg, results)
+        else:
+            default_mode(args, cfg, results)
+    except (BenchError, Exception, KeyboardInterrupt, SystemExit) as exc:
+        failed = exc
+    finally:
+        _stop_all()
+    text = report(args, results)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"{stamp}-{mode}.json"
+    payload = {**results.info, "rows": results.rows, "notes": results.notes}
+    if failed is not None:
+        payload["failed"] = f"{type(failed).__name__}: {failed}"
+    out.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    (RESULTS_DIR / f"{stamp}-{mode}.md").write_text(text)
+    print(text)
+    log(f"results written to {out}")
+    if failed is not None:
+        logs = RESULTS_DIR / f"{stamp}-{mode}-logs"
+        logs.mkdir(exist_ok=True)
+        for path in workdir.glob("*.log"):
+            shutil.copy(path, logs / path.name)
+        log(f"server logs copied to {logs}")
+    if not args.keep_data:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        log(f"data and server logs kept in {workdir}")
+    if failed is not None:
+        print(f"\nBENCHMARK FAILED: {type(failed).__name__}: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
