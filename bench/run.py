@@ -174,6 +174,23 @@ class Server:
             time.sleep(0.2)
         raise BenchError(f"{self.name} not ready after {timeout:.0f} s\n" + self.log_tail())
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of every process in the server's session so far."""
+        if self.proc is None:
+            return 0.0
+        total = 0
+        tick = os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                text = stat.read_text()
+            except OSError:
+                continue
+            fields = text[text.rindex(")") + 2 :].split()
+            # fields[2] is the process group, fields[11:13] utime and stime (man 5 proc)
+            if int(fields[2]) == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / tick
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
@@ -470,6 +487,7 @@ def parse_wrk(text: str) -> dict[str, Any]:
     driver = {k: int(v) for k, v in (kv.split("=") for kv in m[1].split())}
     out["non200"] = driver["non200"]
     out["wraps"] = driver["wraps"]
+    out["duration_s"] = driver["duration_us"] / 1e6
     out["p999_ms"] = round(driver["p999_us"] / 1000, 3)
     out["max_ms"] = round(driver["max_us"] / 1000, 3)
     m = re.search(r"^BENCH_FIRST_BAD ?(.*)$", text, re.M)
@@ -575,9 +593,12 @@ def measure(
     puts_pool = puts() if puts else None  # signed last: freshest signatures for the run
     before = count_versions(data_dir) if data_dir is not None and puts_pool else None
     log(f"measuring {desc} for {cfg.seconds:g} s")
+    cpu_before = server.cpu_seconds()
     row, text = run_wrk(
         server.url, gets_pool, puts_pool, put_every, connections, cfg.seconds, cfg.threads
     )
+    cpu = server.cpu_seconds() - cpu_before
+    row["server_cpu_pct"] = round(100 * cpu / (row["duration_s"] or 1), 1)
     if not server.alive():
         raise BenchError(f"{server.name} died during {desc}\n{text}")
     row = {**label, "connections": connections, **row}
@@ -607,6 +628,7 @@ def measure(
     row["problems"] = problems
     log(
         f"  {row['rps']:>9,.0f} req/s  p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms"
+        f"  server CPU {row['server_cpu_pct']:.0f}%"
         + (f"  !! {'; '.join(problems)}" if problems else "")
     )
     results.rows.append(row)
@@ -1095,7 +1117,7 @@ def report(args: argparse.Namespace, results: Results) -> str:
     head = (
         "| server | app | operation |"
         + (" secrets |" if has_scale else "")
-        + " conns | req/s | p50 ms | p99 ms | p99.9 ms | errors |"
+        + " conns | req/s | p50 ms | p99 ms | p99.9 ms | server CPU | errors |"
     )
     add(head)
     add("|" + "---|" * (head.count("|") - 1))
@@ -1105,7 +1127,7 @@ def report(args: argparse.Namespace, results: Results) -> str:
             f"| {r['server']} | {r['app']} | {r['op']} |"
             + (f" {r['secrets']:,} |" if "secrets" in r else " - |" if has_scale else "")
             + f" {r['connections']} | {r['rps']:,.0f} | {_f(r['p50_ms'])} | {_f(r['p99_ms'])} |"
-            f" {_f(r['p999_ms'])} | {errors} |"
+            f" {_f(r['p999_ms'])} | {r.get('server_cpu_pct', 0):.0f}% | {errors} |"
         )
     add("")
     checks = compute_checks(results)

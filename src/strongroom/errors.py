@@ -91,7 +91,9 @@ class InvalidNextToken(ServiceError):
 
 
 class LimitExceeded(ServiceError):
-    default_message = "The request failed because it would exceed one of the Secrets Manager quotas."
+    default_message = (
+        "The request failed because it would exceed one of the Secrets Manager quotas."
+    )
 
 
 class MalformedPolicy(ServiceError):
@@ -99,7 +101,10 @@ class MalformedPolicy(ServiceError):
 
 
 class PublicPolicy(ServiceError):
-    default_message = "The BlockPublicPolicy parameter is set to true, and the resource policy did not prevent broad access to the secret."
+    default_message = (
+        "The BlockPublicPolicy parameter is set to true, and the resource policy did not "
+        "prevent broad access to the secret."
+    )
 
 
 class PreconditionNotMet(ServiceError):
@@ -107,11 +112,15 @@ class PreconditionNotMet(ServiceError):
 
 
 class EncryptionFailed(ServiceError):
-    default_message = "Secrets Manager can't encrypt the protected secret text using the provided KMS key."
+    default_message = (
+        "Secrets Manager can't encrypt the protected secret text using the provided KMS key."
+    )
 
 
 class DecryptionFailed(ServiceError):
-    default_message = "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
+    default_message = (
+        "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
+    )
 
 
 class NotSupported(ServiceError):

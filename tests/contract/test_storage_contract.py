@@ -151,7 +151,7 @@ def test_schema_is_versioned(tmp_path: Path) -> None:
 def test_sqlite_is_durable_wal(tmp_path: Path) -> None:
     """The SQLite backend runs in WAL mode with synchronous=FULL."""
     store = SqliteStorage(tmp_path / "w.db")
-    conn = store._conn()  # noqa: SLF001 - checking the pragmas themselves
+    conn = store._conn()
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     store.close()

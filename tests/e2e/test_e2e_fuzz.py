@@ -13,8 +13,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies_model import input_for
 
+from strategies_model import input_for
 from strongroom.protocol.shapes import ServiceModel
 
 MODEL = ServiceModel.load()

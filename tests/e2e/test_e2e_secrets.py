@@ -28,7 +28,7 @@ def test_create_and_get_string_secret(sm: Any, server: Any) -> None:
     name = _name()
     created = sm.create_secret(Name=name, SecretString='{"user":"app","password":"pw1"}')
     assert created["Name"] == name
-    assert created["ARN"].startswith(f"arn:aws:secretsmanager:us-east-1:")
+    assert created["ARN"].startswith("arn:aws:secretsmanager:us-east-1:")
     assert created["ARN"].rsplit(":", 1)[1].startswith(name + "-")
     assert len(created["ARN"].rsplit("-", 1)[1]) == 6
     got = sm.get_secret_value(SecretId=name)
@@ -54,7 +54,7 @@ def test_lookup_by_name_full_arn_and_partial_arn(sm: Any) -> None:
     """A secret is found by its name, its full ARN and its ARN without the suffix."""
     name = _name()
     arn = sm.create_secret(Name=name, SecretString="v")["ARN"]
-    partial = arn[: -7]
+    partial = arn[:-7]
     for secret_id in (name, arn, partial):
         assert sm.get_secret_value(SecretId=secret_id)["ARN"] == arn
     with pytest.raises(ClientError) as exc:
@@ -68,7 +68,9 @@ def test_missing_secret_is_resource_not_found_400(sm: Any) -> None:
         sm.get_secret_value(SecretId=_name("missing"))
     assert _code(exc) == "ResourceNotFoundException"
     assert _status(exc) == 400
-    assert exc.value.response["Error"]["Message"] == "Secrets Manager can't find the specified secret."
+    assert (
+        exc.value.response["Error"]["Message"] == "Secrets Manager can't find the specified secret."
+    )
 
 
 def test_duplicate_name_is_resource_exists(sm: Any) -> None:
@@ -236,7 +238,11 @@ def test_limits_are_enforced(sm: Any) -> None:
     stages = [f"s{i}" for i in range(21)]
     with pytest.raises(ClientError) as exc:
         sm.put_secret_value(SecretId=name, SecretString="y", VersionStages=stages)
-    assert _code(exc) in {"ValidationException", "InvalidParameterException", "LimitExceededException"}
+    assert _code(exc) in {
+        "ValidationException",
+        "InvalidParameterException",
+        "LimitExceededException",
+    }
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "x" * 65536
 
 
@@ -278,7 +284,9 @@ def test_delete_restore_and_purge(sm: Any, server: Any) -> None:
     assert "DeletedDate" in sm.describe_secret(SecretId=name)
     listed = sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
     assert listed == []
-    listed = sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}], IncludePlannedDeletion=True)
+    listed = sm.list_secrets(
+        Filters=[{"Key": "name", "Values": [name]}], IncludePlannedDeletion=True
+    )
     assert [s["Name"] for s in listed["SecretList"]] == [name]
     with pytest.raises(ClientError) as exc:
         sm.create_secret(Name=name, SecretString="again")
@@ -420,7 +428,9 @@ def test_resource_policy_lifecycle(sm: Any, server: Any) -> None:
     sm.put_resource_policy(SecretId=name, ResourcePolicy=policy)
     got = sm.get_resource_policy(SecretId=name)
     assert json.loads(got["ResourcePolicy"]) == json.loads(policy)
-    assert sm.list_resource_policies(SecretId=name)["ResourcePolicies"] == [{"PolicyName": "default"}]
+    assert sm.list_resource_policies(SecretId=name)["ResourcePolicies"] == [
+        {"PolicyName": "default"}
+    ]
     ok = sm.validate_resource_policy(ResourcePolicy=policy)
     assert ok["PolicyValidationPassed"] is True
     bad = sm.validate_resource_policy(ResourcePolicy='{"Statement": [{"Effect": "Maybe"}]}')

@@ -11,7 +11,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import SigV4Auth, SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
@@ -57,7 +57,9 @@ def _send(
     return response.status, hdrs, parsed
 
 
-def _assert_error(result: tuple[int, dict[str, str], dict[str, Any]], status: int, code: str) -> str:
+def _assert_error(
+    result: tuple[int, dict[str, str], dict[str, Any]], status: int, code: str
+) -> str:
     got_status, headers, body = result
     assert (got_status, body.get("__type")) == (status, code), body
     assert isinstance(body.get("message"), str) and body["message"]
@@ -103,20 +105,29 @@ def test_expired_and_future_signatures(server: Any) -> None:
     """Signatures older or newer than five minutes are refused with AWS's messages."""
     now = datetime.datetime.now(datetime.UTC)
     old = _assert_error(
-        _send(server, b"{}", when=now - datetime.timedelta(minutes=6)), 400, "InvalidSignatureException"
+        _send(server, b"{}", when=now - datetime.timedelta(minutes=6)),
+        400,
+        "InvalidSignatureException",
     )
     assert old.startswith("Signature expired")
     future = _assert_error(
-        _send(server, b"{}", when=now + datetime.timedelta(minutes=6)), 400, "InvalidSignatureException"
+        _send(server, b"{}", when=now + datetime.timedelta(minutes=6)),
+        400,
+        "InvalidSignatureException",
     )
     assert future.startswith("Signature not yet current")
 
 
 def test_unsigned_amz_header_is_refused(server: Any) -> None:
     """An x-amz-* header added after signing makes the request fail authentication."""
-    headers = {"X-Amz-Target": "secretsmanager.ListSecrets", "Content-Type": "application/x-amz-json-1.1"}
+    headers = {
+        "X-Amz-Target": "secretsmanager.ListSecrets",
+        "Content-Type": "application/x-amz-json-1.1",
+    }
     request = AWSRequest(method="POST", url=server.endpoint + "/", data=b"{}", headers=headers)
-    SigV4Auth(Credentials(server.access_key_id, server.secret_access_key), "secretsmanager", "us-east-1").add_auth(request)
+    SigV4Auth(
+        Credentials(server.access_key_id, server.secret_access_key), "secretsmanager", "us-east-1"
+    ).add_auth(request)
     prepared = dict(request.prepare().headers.items())
     prepared["X-Amz-Meta-Sneaky"] = "1"
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
@@ -125,12 +136,22 @@ def test_unsigned_amz_header_is_refused(server: Any) -> None:
     body = json.loads(response.read())
     conn.close()
     assert response.status in {400, 403}
-    assert body["__type"] in {"InvalidSignatureException", "IncompleteSignatureException", "AccessDeniedException"}
+    assert body["__type"] in {
+        "InvalidSignatureException",
+        "IncompleteSignatureException",
+        "AccessDeniedException",
+    }
 
 
 def test_unknown_and_malformed_targets(server: Any) -> None:
     """Unknown operations and prefixes are UnknownOperationException, never dispatched."""
-    for target in ("secretsmanager.DropDatabase", "secretsmanager.__init__", "Nope.GetSecretValue", "", "secretsmanager"):
+    for target in (
+        "secretsmanager.DropDatabase",
+        "secretsmanager.__init__",
+        "Nope.GetSecretValue",
+        "",
+        "secretsmanager",
+    ):
         status, _, body = _send(server, b"{}", target=target)
         assert status == 400 and body["__type"] == "UnknownOperationException", (target, body)
 
@@ -201,7 +222,6 @@ def test_server_keeps_serving_after_bad_input(server: Any) -> None:
 
 def test_presigned_query_string_is_accepted(server: Any) -> None:
     """A request authenticated by a presigned query string (SigV4QueryAuth) is served."""
-    from botocore.auth import SigV4QueryAuth
 
     class BodySigningQueryAuth(SigV4QueryAuth):
         # botocore's presigner moves a body into the query string; keep it in the body
@@ -213,10 +233,16 @@ def test_presigned_query_string_is_accepted(server: Any) -> None:
             request.data = data
 
     body = b"{}"
-    headers = {"X-Amz-Target": "secretsmanager.ListSecrets", "Content-Type": "application/x-amz-json-1.1"}
+    headers = {
+        "X-Amz-Target": "secretsmanager.ListSecrets",
+        "Content-Type": "application/x-amz-json-1.1",
+    }
     request = AWSRequest(method="POST", url=server.endpoint + "/", data=body, headers=headers)
     BodySigningQueryAuth(
-        Credentials(server.access_key_id, server.secret_access_key), "secretsmanager", "us-east-1", expires=60
+        Credentials(server.access_key_id, server.secret_access_key),
+        "secretsmanager",
+        "us-east-1",
+        expires=60,
     ).add_auth(request)
     prepared = request.prepare()
     path = prepared.url.split(str(server.port), 1)[1]

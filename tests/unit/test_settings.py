@@ -29,13 +29,13 @@ def test_precedence_file_then_env_then_flags(tmp_path: Path) -> None:
 
 def test_unknown_setting_is_refused() -> None:
     """A misspelt variable is an error, not silently ignored."""
-    with pytest.raises(SettingsError, match="server.prot"):
+    with pytest.raises(SettingsError, match=r"server\.prot"):
         load_settings({"STRONGROOM_SERVER__PROT": "1"})
 
 
 def test_wrong_type_is_refused() -> None:
     """A non-numeric port is reported with the setting's name."""
-    with pytest.raises(SettingsError, match="server.port"):
+    with pytest.raises(SettingsError, match=r"server\.port"):
         load_settings({"STRONGROOM_SERVER__PORT": "eighty"})
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 
-from strongroom.http.app import Components, build, create_app
+from strongroom.cli.runner import InsecureListen, serve
+from strongroom.crypto.tls import self_signed
+from strongroom.http.app import Components, StrongroomApp, build, create_app
 from strongroom.settings import Settings, SettingsError, load_settings
 
 __all__ = ["main"]
@@ -66,8 +68,6 @@ def main() -> None:
 @_with_common
 def server(config: str | None, **flags: Any) -> None:
     """Serve the API with settings from flags, STRONGROOM_* variables or a TOML file."""
-    from strongroom.cli.runner import InsecureListen, serve
-
     settings = _settings(config, _server_overrides(**flags))
     try:
         serve(create_app(settings), settings)
@@ -86,26 +86,25 @@ def _dev_credentials(components: Components) -> tuple[str, str, str]:
     key = components.identity.create_account()
     # Only the key id is written here; the secret half stays sealed in the store.
     path.write_text(
-        json.dumps({"account_id": key.principal.account_id, "access_key_id": key.principal.access_key_id})
+        json.dumps(
+            {"account_id": key.principal.account_id, "access_key_id": key.principal.access_key_id}
+        )
     )
     return key.principal.account_id, key.principal.access_key_id, key.secret_access_key
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(file_okay=False), default="strongroom-data", show_default=True)
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), default="strongroom-data", show_default=True
+)
 @click.option("--port", type=int, default=8900, show_default=True)
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a generated self-signed certificate.")
 def dev(data_dir: str, port: int, tls: bool) -> None:
     """First run: create data dir, root key, account and admin key; print exports; serve."""
-    from strongroom.cli.runner import serve
-    from strongroom.http.app import StrongroomApp
-
     overrides: dict[str, Any] = {"data_dir": data_dir, "server": {"port": port}}
     settings = _settings(None, overrides)
     scheme = "http"
     if tls:
-        from strongroom.crypto.tls import self_signed
-
         cert, key = self_signed(Path(settings.data_dir))
         overrides["server"].update(tls_cert=str(cert), tls_key=str(key))
         settings = _settings(None, overrides)

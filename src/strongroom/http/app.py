@@ -86,7 +86,9 @@ class StrongroomApp:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strongroom-writer")
         purge_clock: Clock = components.clock
         if settings.purge.clock_offset_file:
-            purge_clock = OffsetClock(components.clock, settings.path(settings.purge.clock_offset_file))
+            purge_clock = OffsetClock(
+                components.clock, settings.path(settings.purge.clock_offset_file)
+            )
         self._purge_clock = purge_clock
         self._dispatcher = Dispatcher(
             model=ServiceModel.load(),
@@ -123,7 +125,10 @@ class StrongroomApp:
                 return
 
     def start_background(self) -> None:
-        self._tasks = [asyncio.create_task(self._purge_loop()), asyncio.create_task(self._flush_loop())]
+        self._tasks = [
+            asyncio.create_task(self._purge_loop()),
+            asyncio.create_task(self._flush_loop()),
+        ]
 
     async def stop_background(self) -> None:
         for task in self._tasks:
@@ -142,7 +147,9 @@ class StrongroomApp:
         while True:
             try:
                 now = self._purge_clock.now()
-                while await loop.run_in_executor(self._writer, self.components.secrets.purge_due, now):
+                while await loop.run_in_executor(
+                    self._writer, self.components.secrets.purge_due, now
+                ):
                     pass
             except Exception:
                 log.exception("purger failed; will retry")

@@ -44,6 +44,7 @@ class Dispatcher:
 
     def __init__(
         self,
+        *,
         model: ServiceModel,
         verifier: SigV4Verifier,
         identity: Identity,
@@ -93,7 +94,8 @@ class Dispatcher:
             query = scope.get("query_string", b"").decode("latin-1")
             try:
                 caller = self._verifier.verify(
-                    SignedRequest(method, raw_path.decode("latin-1"), query, headers, body), _SERVICE
+                    SignedRequest(method, raw_path.decode("latin-1"), query, headers, body),
+                    _SERVICE,
                 )
             except errors.ServiceError as exc:
                 raise _Fail(exc) from None
@@ -153,7 +155,9 @@ class Dispatcher:
                 break
         return b"".join(chunks)
 
-    async def _call(self, operation: str, akid: str, request_id: str, body: bytes) -> dict[str, Any]:
+    async def _call(
+        self, operation: str, akid: str, request_id: str, body: bytes
+    ) -> dict[str, Any]:
         if operation in LATER:
             raise errors.NotSupported(LATER[operation])
         spec = OPERATIONS.get(operation)

@@ -137,7 +137,9 @@ def _policy_list(r: tuple[list[str], str | None]) -> dict[str, Any]:
 def _validate(problems: list[PolicyProblem]) -> dict[str, Any]:
     return {
         "PolicyValidationPassed": not problems,
-        "ValidationErrors": [{"CheckName": p.check_name, "ErrorMessage": p.message} for p in problems],
+        "ValidationErrors": [
+            {"CheckName": p.check_name, "ErrorMessage": p.message} for p in problems
+        ],
     }
 
 
@@ -180,12 +182,14 @@ OPERATIONS: Mapping[str, Operation] = {
 }
 
 # Served by later issues; until then they answer with a clear error, never a fake success.
+_NO_ROTATION = "Rotation is not supported by this Strongroom server yet."
+_NO_REPLICATION = "Replication is not supported by this Strongroom server yet."
 LATER: Mapping[str, str] = {
-    "RotateSecret": "Rotation is not supported by this Strongroom server yet.",
-    "CancelRotateSecret": "Rotation is not supported by this Strongroom server yet.",
-    "ReplicateSecretToRegions": "Replication is not supported by this Strongroom server yet.",
-    "RemoveRegionsFromReplication": "Replication is not supported by this Strongroom server yet.",
-    "StopReplicationToReplica": "Replication is not supported by this Strongroom server yet.",
-    "AssociateCrossAccountReplica": "Replication is not supported by this Strongroom server yet.",
-    "DisassociateCrossAccountReplica": "Replication is not supported by this Strongroom server yet.",
+    "RotateSecret": _NO_ROTATION,
+    "CancelRotateSecret": _NO_ROTATION,
+    "ReplicateSecretToRegions": _NO_REPLICATION,
+    "RemoveRegionsFromReplication": _NO_REPLICATION,
+    "StopReplicationToReplica": _NO_REPLICATION,
+    "AssociateCrossAccountReplica": _NO_REPLICATION,
+    "DisassociateCrossAccountReplica": _NO_REPLICATION,
 }

@@ -136,7 +136,9 @@ class SecretsService:
         return rec
 
     # -- values -------------------------------------------------------------------------
-    def _seal(self, rec: SecretRecord, version_id: str, string: str | None, binary: bytes | None) -> VersionRecord:
+    def _seal(
+        self, rec: SecretRecord, version_id: str, string: str | None, binary: bytes | None
+    ) -> VersionRecord:
         kind = "string" if string is not None else "binary"
         plaintext = string.encode() if string is not None else (binary or b"")
         key_id, _ = self._keyring.resolve(rec.account_id, rec.kms_key_id)
@@ -186,6 +188,7 @@ class SecretsService:
     def create_secret(
         self,
         ctx: RequestContext,
+        *,
         name: str,
         client_request_token: str | None = None,
         description: str | None = None,
@@ -195,7 +198,7 @@ class SecretsService:
         tags: Sequence[dict[str, Any]] | None = None,
         add_replica_regions: Sequence[dict[str, Any]] | None = None,
         force_overwrite_replica_secret: bool | None = None,
-        type: str | None = None,  # noqa: A002 - the AWS member is called Type
+        type: str | None = None,
         cross_account_primary_arn: str | None = None,
     ) -> tuple[str, str, str | None]:
         """Create a secret (and its first version when a value is given).
@@ -228,7 +231,9 @@ class SecretsService:
                         existing, version, secret_string, secret_binary
                     ):
                         return existing.arn, existing.name, version.version_id
-                raise AlreadyExists(f"The operation failed because the secret {name} already exists.")
+                raise AlreadyExists(
+                    f"The operation failed because the secret {name} already exists."
+                )
             arn = names.secret_arn(ctx.region, ctx.account_id, name, names.random_suffix())
             rec = SecretRecord(
                 pk=0,
@@ -256,6 +261,7 @@ class SecretsService:
     def get_secret_value(
         self,
         ctx: RequestContext,
+        *,
         secret_id: str,
         version_id: str | None = None,
         version_stage: str | None = None,
@@ -314,6 +320,7 @@ class SecretsService:
     def batch_get_secret_value(
         self,
         ctx: RequestContext,
+        *,
         secret_id_list: Sequence[str] | None = None,
         filters: Sequence[dict[str, Any]] | None = None,
         max_results: int | None = None,
@@ -353,6 +360,7 @@ class SecretsService:
     def _new_version(
         self,
         tx: WriteTx,
+        *,
         rec: SecretRecord,
         version_id: str,
         string: str | None,
@@ -374,6 +382,7 @@ class SecretsService:
     def put_secret_value(
         self,
         ctx: RequestContext,
+        *,
         secret_id: str,
         client_request_token: str | None = None,
         secret_binary: bytes | None = None,
@@ -394,29 +403,33 @@ class SecretsService:
                         "You can't modify an existing version, you can only create a new version."
                     )
                 labels = tx.labels(rec.pk)
-                return rec.arn, rec.name, version_id, sorted(
-                    label for label, v in labels.items() if v == version_id
+                return (
+                    rec.arn,
+                    rec.name,
+                    version_id,
+                    sorted(label for label, v in labels.items() if v == version_id),
                 )
             stages = self._new_version(
                 tx,
-                rec,
-                version_id,
-                secret_string,
-                secret_binary,
-                version_stages if version_stages is not None else [staging.AWSCURRENT],
+                rec=rec,
+                version_id=version_id,
+                string=secret_string,
+                binary=secret_binary,
+                stages=version_stages if version_stages is not None else [staging.AWSCURRENT],
             )
         return rec.arn, rec.name, version_id, stages
 
     def update_secret(
         self,
         ctx: RequestContext,
+        *,
         secret_id: str,
         client_request_token: str | None = None,
         description: str | None = None,
         kms_key_id: str | None = None,
         secret_binary: bytes | None = None,
         secret_string: str | None = None,
-        type: str | None = None,  # noqa: A002 - the AWS member is called Type
+        type: str | None = None,
     ) -> tuple[str, str, str | None]:
         """Change metadata and/or add a new AWSCURRENT version; returns (ARN, name, version)."""
         self._check_value(secret_string, secret_binary, required=False)
@@ -442,13 +455,19 @@ class SecretsService:
                         "You can't modify an existing version, you can only create a new version."
                     )
                 self._new_version(
-                    tx, rec, version_id, secret_string, secret_binary, [staging.AWSCURRENT]
+                    tx,
+                    rec=rec,
+                    version_id=version_id,
+                    string=secret_string,
+                    binary=secret_binary,
+                    stages=[staging.AWSCURRENT],
                 )
         return rec.arn, rec.name, version_id if has_value else None
 
     def update_secret_version_stage(
         self,
         ctx: RequestContext,
+        *,
         secret_id: str,
         version_stage: str,
         remove_from_version_id: str | None = None,
@@ -482,7 +501,7 @@ class SecretsService:
             versions_to_stages=staging.stages_by_version(labels),
         )
 
-    def describe_secret(self, ctx: RequestContext, secret_id: str) -> SecretMeta:
+    def describe_secret(self, ctx: RequestContext, *, secret_id: str) -> SecretMeta:
         with self._storage.read() as tx:
             rec = self._get(tx, ctx, secret_id)
             return self._meta(rec, tx.labels(rec.pk))
@@ -490,6 +509,7 @@ class SecretsService:
     def list_secrets(
         self,
         ctx: RequestContext,
+        *,
         include_planned_deletion: bool | None = None,
         max_results: int | None = None,
         next_token: str | None = None,
@@ -545,6 +565,7 @@ class SecretsService:
     def list_secret_version_ids(
         self,
         ctx: RequestContext,
+        *,
         secret_id: str,
         max_results: int | None = None,
         next_token: str | None = None,
@@ -583,6 +604,7 @@ class SecretsService:
     def delete_secret(
         self,
         ctx: RequestContext,
+        *,
         secret_id: str,
         recovery_window_in_days: int | None = None,
         force_delete_without_recovery: bool | None = None,
@@ -614,7 +636,7 @@ class SecretsService:
             tx.update_secret(replace(rec, deleted_at=now, purge_at=purge_at))
         return rec.arn, rec.name, purge_at
 
-    def restore_secret(self, ctx: RequestContext, secret_id: str) -> tuple[str, str]:
+    def restore_secret(self, ctx: RequestContext, *, secret_id: str) -> tuple[str, str]:
         with self._storage.write() as tx:
             rec = self._get(tx, ctx, secret_id)
             if rec.deleted_at is not None:
@@ -631,7 +653,7 @@ class SecretsService:
 
     # -- tags ---------------------------------------------------------------------------
     def tag_resource(
-        self, ctx: RequestContext, secret_id: str, tags: Sequence[dict[str, Any]]
+        self, ctx: RequestContext, *, secret_id: str, tags: Sequence[dict[str, Any]]
     ) -> None:
         with self._storage.write() as tx:
             rec = self._get_live(tx, ctx, secret_id)
@@ -640,7 +662,9 @@ class SecretsService:
             _check_tags(list(merged.items()))
             tx.update_secret(replace(rec, tags=tuple(merged.items())))
 
-    def untag_resource(self, ctx: RequestContext, secret_id: str, tag_keys: Sequence[str]) -> None:
+    def untag_resource(
+        self, ctx: RequestContext, *, secret_id: str, tag_keys: Sequence[str]
+    ) -> None:
         with self._storage.write() as tx:
             rec = self._get_live(tx, ctx, secret_id)
             drop = set(tag_keys)
@@ -657,6 +681,7 @@ class SecretsService:
     def put_resource_policy(
         self,
         ctx: RequestContext,
+        *,
         secret_id: str,
         resource_policy: str,
         policy_name: str | None = None,
@@ -676,7 +701,7 @@ class SecretsService:
         return rec.arn, rec.name, name
 
     def get_resource_policy(
-        self, ctx: RequestContext, secret_id: str, policy_name: str | None = None
+        self, ctx: RequestContext, *, secret_id: str, policy_name: str | None = None
     ) -> tuple[str, str, str | None, str]:
         name = self._policy_name(policy_name, for_write=False)
         with self._storage.read() as tx:
@@ -687,7 +712,7 @@ class SecretsService:
         return rec.arn, rec.name, document, name
 
     def delete_resource_policy(
-        self, ctx: RequestContext, secret_id: str, policy_name: str | None = None
+        self, ctx: RequestContext, *, secret_id: str, policy_name: str | None = None
     ) -> tuple[str, str, str]:
         name = self._policy_name(policy_name, for_write=True)
         with self._storage.write() as tx:
@@ -698,6 +723,7 @@ class SecretsService:
     def list_resource_policies(
         self,
         ctx: RequestContext,
+        *,
         secret_id: str,
         max_results: int | None = None,
         next_token: str | None = None,
@@ -717,7 +743,7 @@ class SecretsService:
         return ordered[start : start + limit], token
 
     def validate_resource_policy(
-        self, ctx: RequestContext, resource_policy: str, secret_id: str | None = None
+        self, ctx: RequestContext, *, resource_policy: str, secret_id: str | None = None
     ) -> list[policy_grammar.PolicyProblem]:
         """Grammar checks now; deeper analysis arrives with access control."""
         if secret_id is not None:
@@ -728,6 +754,7 @@ class SecretsService:
     # -- passwords ----------------------------------------------------------------------
     @staticmethod
     def get_random_password(
+        *,
         password_length: int | None = None,
         exclude_characters: str | None = None,
         exclude_numbers: bool | None = None,

@@ -26,7 +26,7 @@ from strongroom.storage.base import (
 __all__ = ["SqliteStorage", "migrations"]
 
 _SECRET_COLS = (
-    "pk, account_id, name, arn, description, kms_key_id, secret_type, owning_service, "
+    "pk, account_id, name, arn, description, kms_key_id, secret_type, owning_service, "  # noqa: S105
     "created_at, last_changed_at, last_accessed_day, deleted_at, purge_at, tags"
 )
 _SORT_COLUMNS = {
@@ -120,7 +120,7 @@ class _Tx:
         rows = self._c.execute(
             "SELECT label, version_id FROM labels WHERE secret_pk = ?", (secret_pk,)
         ).fetchall()
-        return {label: vid for label, vid in rows}
+        return dict(rows)
 
     def labels_for_many(self, secret_pks: Sequence[int]) -> dict[int, dict[str, str]]:
         out: dict[int, dict[str, str]] = {pk: {} for pk in secret_pks}
@@ -309,9 +309,7 @@ class _Tx:
             "UPDATE versions SET last_accessed_day = ? WHERE secret_pk = ? AND version_id = ?",
             (day, secret_pk, version_id),
         )
-        self._c.execute(
-            "UPDATE secrets SET last_accessed_day = ? WHERE pk = ?", (day, secret_pk)
-        )
+        self._c.execute("UPDATE secrets SET last_accessed_day = ? WHERE pk = ?", (day, secret_pk))
 
     def insert_account(self, account_id: str, created_at: float) -> None:
         self._c.execute(
@@ -332,7 +330,9 @@ class _Tx:
             ),
         )
 
-    def insert_key(self, key_id: str, account_id: str, alias: str | None, created_at: float) -> None:
+    def insert_key(
+        self, key_id: str, account_id: str, alias: str | None, created_at: float
+    ) -> None:
         self._c.execute(
             "INSERT INTO kms_keys (key_id, account_id, alias, created_at) VALUES (?, ?, ?, ?)",
             (key_id, account_id, alias, created_at),

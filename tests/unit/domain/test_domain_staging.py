@@ -74,12 +74,14 @@ def test_stages_by_version_inverts_sorted() -> None:
 
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["v1", "v2", "v3", "v4"]), st.sampled_from([CUR, PEND, "A", "B"])),
+        st.tuples(
+            st.sampled_from(["v1", "v2", "v3", "v4"]), st.sampled_from([CUR, PEND, "A", "B"])
+        ),
         max_size=30,
     )
 )
 def test_random_attaches_keep_one_current(ops: list[tuple[str, str]]) -> None:
-    """Any sequence of attaches leaves each label on one version and AWSPREVIOUS off AWSCURRENT's."""
+    """Any sequence of attaches keeps AWSCURRENT and never puts AWSPREVIOUS on the same version."""
     labels: dict[str, str] = {CUR: "v0"}
     for version, label in ops:
         labels = staging.attach(labels, version, [label])
