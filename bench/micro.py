@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""In-process cost of one GetSecretValue, piece by piece (no HTTP server, no network).
+
+Bulk-loads N secrets into a temporary data dir, then times, per call:
+
+- the whole ASGI app (Strongroom's ``create_app``) with a fake receive/send,
+- the fixed-response baseline app (bench/baseline_app.py) the same way,
+- SigV4 verification of a botocore-signed request,
+- ``SecretsService.get_secret_value`` and its parts (storage lookups, envelope open),
+- building and encoding the response body (orjson vs stdlib json).
+
+Use it next to ``bench/run.py``: the HTTP figures say how fast, this says where the time
+goes. Run: ``.venv/bin/python bench/micro.py [--secrets 10000] [--calls 20000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from strongroom.clock import SystemClock
+from strongroom.crypto.envelope import decode
+from strongroom.http.app import create_app
+from strongroom.protocol import json11
+from strongroom.protocol.secretsmanager import OPERATIONS
+from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
+from strongroom.service.context import RequestContext
+from strongroom.settings import load_settings
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import baseline_app  # noqa: E402
+import bulkload  # noqa: E402
+
+HOST = "127.0.0.1:8900"
+
+
+def timeit(
+    label: str, fn: Callable[[int], object], calls: int, rows: list[tuple[str, float]]
+) -> None:
+    for i in range(min(calls // 10, 2000)):  # warm-up
+        fn(i)
+    t0 = time.perf_counter()
+    for i in range(calls):
+        fn(i)
+    us = (time.perf_counter() - t0) / calls * 1e6
+    rows.append((label, us))
+    print(f"  {us:8.1f} us  {label}", flush=True)
+
+
+def signed(akid: str, secret: str, target: str, body: bytes) -> list[tuple[str, str]]:
+    request = AWSRequest(
+        method="POST",
+        url=f"http://{HOST}/",
+        data=body,
+        headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
+    )
+    SigV4Auth(Credentials(akid, secret), "secretsmanager", "us-east-1").add_auth(request)
+    headers = [("host", HOST), ("content-length", str(len(body)))]
+    return headers + [(k.lower(), str(v)) for k, v in request.headers.items()]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--secrets", type=int, default=10_000)
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--distinct", type=int, default=2000)
+    args = parser.parse_args()
+    calls = args.calls
+    workdir = Path(tempfile.mkdtemp(prefix="strongroom-micro-"))
+    try:
+        data_dir = workdir / "data"
+        out = subprocess.run(
+            [str(Path(sys.executable).parent / "strongroom"), "account", "create"]
+            + ["--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        creds = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in out.splitlines()
+            if line.startswith("export ")
+        )
+        akid, secret = creds["AWS_ACCESS_KEY_ID"], creds["AWS_SECRET_ACCESS_KEY"]
+        bulkload.load(str(data_dir), akid, args.secrets)
+        settings = load_settings({}, None, {"data_dir": str(data_dir)})
+        app = create_app(settings)
+        comp = app.components
+        rng = random.Random(1)
+        names = [
+            bulkload.secret_name(i)
+            for i in rng.sample(range(args.secrets), min(args.secrets, args.distinct))
+        ]
+        n = len(names)
+        key = comp.identity.lookup(akid)
+        assert key is not None
+        ctx = RequestContext(key.principal, "us-east-1", "micro")
+        bodies = [json.dumps({"SecretId": name}).encode() for name in names]
+        header_sets = [
+            signed(akid, secret, "secretsmanager.GetSecretValue", body) for body in bodies
+        ]
+        rows: list[tuple[str, float]] = []
+        print(f"per call, {args.secrets:,} secrets, {n:,} distinct, {calls:,} calls:")
+
+        # -- whole app, in-process ---------------------------------------------------------
+        loop = asyncio.new_event_loop()
+
+        def asgi_call(target: Any, i: int, sink: list[Any]) -> None:
+            body = bodies[i % n]
+            headers = [(k.encode(), v.encode()) for k, v in header_sets[i % n]]
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0", "spec_version": "2.3"},
+                "http_version": "1.1",
+                "method": "POST",
+                "scheme": "http",
+                "path": "/",
+                "raw_path": b"/",
+                "query_string": b"",
+                "root_path": "",
+                "headers": headers,
+                "client": ("127.0.0.1", 40000),
+                "server": ("127.0.0.1", 8900),
+            }
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                sink.append(message)
+
+            loop.run_until_complete(target(scope, receive, send))
+
+        sink: list[Any] = []
+        asgi_call(app, 0, sink)
+        status = sink[0]["status"]
+        if status != 200:
+            raise SystemExit(f"app answered {status}: {sink[1]['body'][:300]!r}")
+
+        def app_call(i: int) -> None:
+            sink.clear()
+            asgi_call(app, i, sink)
+
+        def baseline_call(i: int) -> None:
+            sink.clear()
+            asgi_call(baseline_app.app, i, sink)
+
+        timeit("ASGI app: Strongroom GetSecretValue (whole request)", app_call, calls, rows)
+        timeit("ASGI app: fixed-response baseline", baseline_call, calls, rows)
+
+        # -- pieces ------------------------------------------------------------------------
+        verifier = SigV4Verifier("us-east-1", comp.identity.secret_for, SystemClock())
+        signed_requests = [
+            SignedRequest("POST", "/", "", header_sets[i], bodies[i]) for i in range(n)
+        ]
+        timeit(
+            "SigV4Verifier.verify",
+            lambda i: verifier.verify(signed_requests[i % n], "secretsmanager"),
+            calls,
+            rows,
+        )
+        timeit(
+            "json11.decode_body + ServiceModel.validate_input",
+            lambda i: app._dispatcher._model.validate_input(  # noqa: SLF001
+                "GetSecretValue", json11.decode_body(bodies[i % n])
+            ),
+            calls,
+            rows,
+        )
+        timeit(
+            "SecretsService.get_secret_value (all below)",
+            lambda i: comp.secrets.get_secret_value(ctx, names[i % n]),
+            calls,
+            rows,
+        )
+        storage = comp.storage
+        account = key.principal.account_id
+
+        def lookups(i: int) -> None:
+            with storage.read() as tx:
+                rec = tx.find_secret_by_name(account, names[i % n])
+                assert rec is not None
+                labels = tx.labels(rec.pk)
+                tx.version(rec.pk, labels["AWSCURRENT"])
+
+        timeit("  storage: read tx + find_secret_by_name + labels + version", lookups, calls, rows)
+
+        def empty_tx(i: int) -> None:
+            with storage.read():
+                pass
+
+        timeit("  storage: empty read transaction (BEGIN/COMMIT)", empty_tx, calls, rows)
+        sealed = []
+        with storage.read() as tx:
+            for name in names:
+                rec = tx.find_secret_by_name(account, name)
+                assert rec is not None
+                version = tx.version(rec.pk, tx.labels(rec.pk)["AWSCURRENT"])
+                assert version is not None and version.sealed is not None
+                sealed.append((decode(version.sealed), rec.arn, version.version_id))
+        envelope = comp.secrets._envelope  # noqa: SLF001
+        timeit(
+            "  envelope open (unwrap data key + AES-GCM)",
+            lambda i: envelope.open(*sealed[i % n]),
+            calls,
+            rows,
+        )
+        values = [comp.secrets.get_secret_value(ctx, name) for name in names]
+        output = OPERATIONS["GetSecretValue"].output
+        timeit(
+            "response: shape + orjson.dumps",
+            lambda i: orjson.dumps(output(values[i % n])),
+            calls,
+            rows,
+        )
+        timeit(
+            "response: shape + json.dumps (stdlib, for comparison)",
+            lambda i: json.dumps(output(values[i % n])).encode(),
+            calls,
+            rows,
+        )
+        loop.close()
+        app.components.storage.close()
+        whole = rows[0][1]
+        base = rows[1][1]
+        print(
+            f"\nStrongroom app {whole:.0f} us vs baseline app {base:.0f} us per request in-process;"
+            f" one core at 100% would give at most {1e6 / whole:,.0f} req/s before server cost."
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
