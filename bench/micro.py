@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
+import pstats
 import random
 import shutil
 import subprocess
@@ -81,14 +83,22 @@ def main() -> int:
     parser.add_argument("--secrets", type=int, default=10_000)
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--distinct", type=int, default=2000)
+    parser.add_argument(
+        "--cprofile", action="store_true", help="also print a cProfile of the whole-app call"
+    )
     args = parser.parse_args()
     calls = args.calls
     workdir = Path(tempfile.mkdtemp(prefix="strongroom-micro-"))
     try:
         data_dir = workdir / "data"
         out = subprocess.run(
-            [str(Path(sys.executable).parent / "strongroom"), "account", "create"]
-            + ["--data-dir", str(data_dir)],
+            [
+                str(Path(sys.executable).parent / "strongroom"),
+                "account",
+                "create",
+                "--data-dir",
+                str(data_dir),
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -165,6 +175,13 @@ def main() -> int:
 
         timeit("ASGI app: Strongroom GetSecretValue (whole request)", app_call, calls, rows)
         timeit("ASGI app: fixed-response baseline", baseline_call, calls, rows)
+        if args.cprofile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for i in range(calls):
+                app_call(i)
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
 
         # -- pieces ------------------------------------------------------------------------
         verifier = SigV4Verifier("us-east-1", comp.identity.secret_for, SystemClock())
@@ -179,7 +196,7 @@ def main() -> int:
         )
         timeit(
             "json11.decode_body + ServiceModel.validate_input",
-            lambda i: app._dispatcher._model.validate_input(  # noqa: SLF001
+            lambda i: app._dispatcher._model.validate_input(
                 "GetSecretValue", json11.decode_body(bodies[i % n])
             ),
             calls,
@@ -187,7 +204,7 @@ def main() -> int:
         )
         timeit(
             "SecretsService.get_secret_value (all below)",
-            lambda i: comp.secrets.get_secret_value(ctx, names[i % n]),
+            lambda i: comp.secrets.get_secret_value(ctx, secret_id=names[i % n]),
             calls,
             rows,
         )
@@ -216,14 +233,14 @@ def main() -> int:
                 version = tx.version(rec.pk, tx.labels(rec.pk)["AWSCURRENT"])
                 assert version is not None and version.sealed is not None
                 sealed.append((decode(version.sealed), rec.arn, version.version_id))
-        envelope = comp.secrets._envelope  # noqa: SLF001
+        envelope = comp.secrets._envelope
         timeit(
             "  envelope open (unwrap data key + AES-GCM)",
             lambda i: envelope.open(*sealed[i % n]),
             calls,
             rows,
         )
-        values = [comp.secrets.get_secret_value(ctx, name) for name in names]
+        values = [comp.secrets.get_secret_value(ctx, secret_id=name) for name in names]
         output = OPERATIONS["GetSecretValue"].output
         timeit(
             "response: shape + orjson.dumps",

@@ -1,5 +1,9 @@
 """The real AWS CLI (v1, in a subprocess) against the running server: every served
-operation, the CLI's own pagination, and the exit codes and error codes of failures."""
+operation, the CLI's own pagination, and the exit codes and error codes of failures.
+
+Bulk set-up (many secrets for listing) goes through boto3 to keep the run short; every
+operation under test goes through the CLI. This CLI release has no list-resource-policies.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +39,9 @@ class Run:
         return json.loads(self.stdout)
 
 
-def _env(server: Server, secret_access_key: str | None = None, akid: str | None = None) -> dict[str, str]:
+def _env(
+    server: Server, secret_access_key: str | None = None, akid: str | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
     env.update(
         AWS_ENDPOINT_URL=server.endpoint,
@@ -94,7 +100,7 @@ def _name(prefix: str = "cli") -> str:
 
 
 def test_cli_create_and_get_string_secret(server: Server) -> None:
-    """create-secret then get-secret-value returns the string, AWSCURRENT, the ARN and a fresh date."""
+    """create-secret then get-secret-value gives the string, AWSCURRENT, the ARN, a fresh date."""
     name = _name()
     created = ok(
         server,
@@ -239,7 +245,7 @@ def test_cli_update_secret_version_stage(server: Server) -> None:
 
 
 def test_cli_update_secret(server: Server) -> None:
-    """update-secret with a value makes a new current version; a description-only update does not."""
+    """update-secret with a value makes a new current version; a description-only one does not."""
     name = _name()
     v1 = ok(
         server, "create-secret", "--name", name, "--secret-string", "one", "--description", "first"
@@ -286,7 +292,10 @@ def test_cli_describe_secret(server: Server) -> None:
     assert desc["ARN"] == created["ARN"]
     assert desc["Name"] == name
     assert desc["Description"] == "described"
-    assert sorted((t["Key"], t["Value"]) for t in desc["Tags"]) == [("env", "test"), ("team", "core")]
+    assert sorted((t["Key"], t["Value"]) for t in desc["Tags"]) == [
+        ("env", "test"),
+        ("team", "core"),
+    ]
     assert desc["VersionIdsToStages"] == {created["VersionId"]: ["AWSCURRENT"]}
     _near_now(desc["CreatedDate"])
     _near_now(desc["LastChangedDate"])
@@ -296,20 +305,15 @@ def test_cli_describe_secret(server: Server) -> None:
 
 
 def test_cli_list_secrets_filters(server: Server) -> None:
-    """list-secrets --filters selects by name prefix, tag value, negated tag value and description."""
+    """list-secrets --filters selects by name prefix, tag value, negated tag and description."""
     base = f"clilist{uuid.uuid4().hex[:8]}"
+    sm: Any = server.client()
     for i in range(4):
-        ok(
-            server,
-            "create-secret",
-            "--name",
-            f"{base}/s{i}",
-            "--secret-string",
-            "v",
-            "--description",
-            f"number {i}",
-            "--tags",
-            f"Key=parity,Value={'even' if i % 2 == 0 else 'odd'}",
+        sm.create_secret(
+            Name=f"{base}/s{i}",
+            SecretString="v",
+            Description=f"number {i}",
+            Tags=[{"Key": "parity", "Value": "even" if i % 2 == 0 else "odd"}],
         )
     name_filter = f"Key=name,Values={base}"
 
@@ -325,7 +329,10 @@ def test_cli_list_secrets_filters(server: Server) -> None:
     assert names("Key=tag-value,Values=even") == [f"{base}/s0", f"{base}/s2"]
     assert names("Key=tag-value,Values=!even") == [f"{base}/s1", f"{base}/s3"]
     assert names("Key=description,Values=number 3") == [f"{base}/s3"]
-    assert ok(server, "list-secrets", "--filters", f"Key=name,Values=nothing{base}")["SecretList"] == []
+    assert (
+        ok(server, "list-secrets", "--filters", f"Key=name,Values=nothing{base}")["SecretList"]
+        == []
+    )
 
 
 def _requests_made(stderr: str, operation: str) -> int:
@@ -337,8 +344,9 @@ def test_cli_list_secrets_auto_pagination(server: Server) -> None:
     resume exactly where the previous call stopped, in creation order, without duplicates."""
     base = f"clipage{uuid.uuid4().hex[:8]}"
     expected = [f"{base}/s{i}" for i in range(7)]
+    sm: Any = server.client()
     for name in expected:
-        ok(server, "create-secret", "--name", name, "--secret-string", "v")
+        sm.create_secret(Name=name, SecretString="v")
     name_filter = f"Key=name,Values={base}"
     run = aws(server, "list-secrets", "--filters", name_filter, "--page-size", "2", "--debug")
     out = run.json()
@@ -370,8 +378,9 @@ def test_cli_list_secrets_auto_pagination(server: Server) -> None:
 def test_cli_batch_get_secret_value(server: Server) -> None:
     """batch-get-secret-value returns values by id list, reports missing ids, and takes filters."""
     names = [_name("clibatch") for _ in range(3)]
+    sm: Any = server.client()
     for i, n in enumerate(names):
-        ok(server, "create-secret", "--name", n, "--secret-string", f"value{i}")
+        sm.create_secret(Name=n, SecretString=f"value{i}")
     missing = _name("clinope")
     out = ok(server, "batch-get-secret-value", "--secret-id-list", *names, missing)
     values = {v["Name"]: v for v in out["SecretValues"]}
@@ -392,16 +401,20 @@ def test_cli_batch_get_secret_value(server: Server) -> None:
 
 
 def test_cli_tag_and_untag_resource(server: Server) -> None:
-    """tag-resource merges tags (overwriting a key) and untag-resource removes keys; both print nothing."""
+    """tag-resource merges tags (overwriting a key), untag-resource removes keys; neither prints."""
     name = _name()
     ok(server, "create-secret", "--name", name, "--secret-string", "v", "--tags", "Key=a,Value=1")
-    run = aws(server, "tag-resource", "--secret-id", name, "--tags", "Key=b,Value=2", "Key=a,Value=3")
+    run = aws(
+        server, "tag-resource", "--secret-id", name, "--tags", "Key=b,Value=2", "Key=a,Value=3"
+    )
     assert (run.rc, run.stdout.strip()) == (0, "")
     tags = ok(server, "describe-secret", "--secret-id", name)["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"a": "3", "b": "2"}
     run = aws(server, "untag-resource", "--secret-id", name, "--tag-keys", "a")
     assert (run.rc, run.stdout.strip()) == (0, "")
-    assert ok(server, "describe-secret", "--secret-id", name)["Tags"] == [{"Key": "b", "Value": "2"}]
+    assert ok(server, "describe-secret", "--secret-id", name)["Tags"] == [
+        {"Key": "b", "Value": "2"}
+    ]
 
 
 def test_cli_delete_restore_and_force_delete(server: Server) -> None:
@@ -515,7 +528,9 @@ def test_cli_resource_policy_lifecycle(server: Server) -> None:
 
 def test_cli_validate_resource_policy(server: Server) -> None:
     """validate-resource-policy passes a well-formed policy and names the checks a bad one fails."""
-    good = ok(server, "validate-resource-policy", "--resource-policy", _policy({"AWS": "123456789012"}))
+    good = ok(
+        server, "validate-resource-policy", "--resource-policy", _policy({"AWS": "123456789012"})
+    )
     assert good == {"PolicyValidationPassed": True, "ValidationErrors": []}
     bad_doc = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Maybe"}]})
     bad = ok(server, "validate-resource-policy", "--resource-policy", bad_doc)
@@ -537,8 +552,10 @@ def test_cli_validate_resource_policy(server: Server) -> None:
 
 
 def test_cli_missing_secret_fails_with_resource_not_found(server: Server) -> None:
-    """Reading an unknown secret exits with the client-error code and names ResourceNotFoundException."""
-    run = fails(server, "ResourceNotFoundException", "get-secret-value", "--secret-id", _name("nope"))
+    """An unknown secret exits with the client-error code and names ResourceNotFoundException."""
+    run = fails(
+        server, "ResourceNotFoundException", "get-secret-value", "--secret-id", _name("nope")
+    )
     assert "Secrets Manager can't find the specified secret." in run.stderr
     fails(server, "ResourceNotFoundException", "describe-secret", "--secret-id", _name("nope"))
     fails(
@@ -557,7 +574,9 @@ def test_cli_duplicate_name_fails_with_resource_exists(server: Server) -> None:
     leaves the first value in place."""
     name = _name()
     ok(server, "create-secret", "--name", name, "--secret-string", "first")
-    fails(server, "ResourceExistsException", "create-secret", "--name", name, "--secret-string", "b")
+    fails(
+        server, "ResourceExistsException", "create-secret", "--name", name, "--secret-string", "b"
+    )
     assert ok(server, "get-secret-value", "--secret-id", name)["SecretString"] == "first"
 
 
@@ -570,8 +589,7 @@ def test_cli_wrong_secret_key_is_refused(server: Server) -> None:
     assert run.rc in CLIENT_ERROR_EXITS
     assert run.stdout == ""
     assert (
-        "(InvalidSignatureException)" in run.stderr
-        or "(UnrecognizedClientException)" in run.stderr
+        "(InvalidSignatureException)" in run.stderr or "(UnrecognizedClientException)" in run.stderr
     ), run.stderr
     unknown = aws(server, "list-secrets", akid="AKIA" + "Z" * 16, secret_access_key=wrong)
     assert unknown.rc in CLIENT_ERROR_EXITS

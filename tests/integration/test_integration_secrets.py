@@ -111,7 +111,7 @@ def test_ciphertext_moved_between_versions_fails(
         current, previous = labels["AWSCURRENT"], labels["AWSPREVIOUS"]
         sealed_prev = tx.version(rec.pk, previous)
         assert sealed_prev is not None
-        tx._c.execute(  # type: ignore[attr-defined]  # noqa: SLF001 - tampering on purpose
+        tx._c.execute(  # type: ignore[attr-defined]
             "UPDATE versions SET sealed = ? WHERE secret_pk = ? AND version_id = ?",
             (sealed_prev.sealed, rec.pk, current),
         )
