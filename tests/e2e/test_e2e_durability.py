@@ -361,7 +361,6 @@ def test_sigkill_loses_no_acknowledged_write_and_keeps_one_current(srv: Server) 
     acked = sum(w.acked for t in all_tracks for w in t.writes)
     srv.stop()
     log = srv.log_path.read_text()
-    print("TRUNCATED", seen.truncated, "ACKED", acked, "CYCLES", cycles)
     assert not seen.problems, f"seed {seed}: {seen.problems[:10]}"
     assert not problems, f"seed {seed}: {problems[:10]}"
     assert cycles >= 5, f"only {cycles} kill cycles fit in the time budget"

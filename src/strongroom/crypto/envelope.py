@@ -42,8 +42,12 @@ def _seal(
 def _open(keys: KeyService, sealed: SealedValue, context: Mapping[str, str]) -> bytes:
     if wrapped_key_id(sealed.wrapped_data_key) != sealed.key_id:
         raise DecryptionFailed()
-    data_key = keys.decrypt_data_key(sealed.wrapped_data_key, context)
-    return aead.open_(data_key, sealed.ciphertext, canonical_context(context))
+    try:
+        context_bytes = canonical_context(context)
+    except TypeError:
+        raise DecryptionFailed() from None
+    data_key = keys.decrypt_data_key_bound(sealed.wrapped_data_key, context_bytes)
+    return aead.open_(data_key, sealed.ciphertext, context_bytes)
 
 
 class Envelope:

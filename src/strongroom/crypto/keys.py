@@ -40,6 +40,10 @@ class WrappedKeyMaterial:
     blob: bytes = field(repr=False)
 
 
+def _plain(text: str) -> bool:
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+
+
 def canonical_context(context: Mapping[str, str]) -> bytes:
     """The encryption context as bytes bound into AEAD: JSON, keys sorted, ASCII-escaped.
 
@@ -48,6 +52,11 @@ def canonical_context(context: Mapping[str, str]) -> bytes:
     """
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in context.items()):
         raise TypeError("encryption context keys and values must be str")
+    items = sorted(context.items())
+    if all(_plain(k) and _plain(v) for k, v in items):
+        # Fast path, byte-identical to the json.dumps below for text JSON never escapes
+        # (printable ASCII without quote or backslash): this runs on every read.
+        return ("{" + ",".join(f'"{k}":"{v}"' for k, v in items) + "}").encode("ascii")
     # ensure_ascii makes the output pure ASCII (valid UTF-8) even for lone surrogates,
     # which a JSON request may carry, so encoding cannot fail on client input.
     text = json.dumps(dict(context), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -197,16 +206,20 @@ class KeyService:
         Raises ``DecryptionFailed`` (opaque) for an unknown key or version, a different
         context, any altered byte or garbage.
         """
+        try:
+            context_bytes = canonical_context(context)
+        except TypeError:
+            raise DecryptionFailed() from None
+        return self.decrypt_data_key_bound(wrapped, context_bytes)
+
+    def decrypt_data_key_bound(self, wrapped: bytes, context_bytes: bytes) -> bytes:
+        """:meth:`decrypt_data_key` with the context already canonicalised (hot path)."""
         key_id, version, header_len = _parse_header(wrapped)
         material = self._materials.get((key_id, version))
         if material is None:
             raise DecryptionFailed()
-        try:
-            aad = wrapped[:header_len] + canonical_context(context)
-        except TypeError:
-            raise DecryptionFailed() from None
         # Authenticated: only generate_data_key's 32-byte keys can come out of here.
-        return aead.open_(material, wrapped[header_len:], aad)
+        return aead.open_(material, wrapped[header_len:], wrapped[:header_len] + context_bytes)
 
     def rewrap_all(self, new_root: RootKey) -> list[WrappedKeyMaterial]:
         """Every loaded material wrapped under ``new_root``, sorted by (key_id, version).

@@ -108,12 +108,12 @@ class SecretsService:
     # -- resolution ---------------------------------------------------------------------
     def _find(self, tx: ReadTx, ctx: RequestContext, secret_id: str) -> SecretRecord | None:
         ref = names.parse_secret_id(secret_id)
-        if ref.kind == "name":
+        if ref.kind is names.SecretIdKind.NAME:
             return tx.find_secret_by_name(ctx.account_id, secret_id)
         if ref.account != ctx.account_id or ref.region != ctx.region:
             # Cross-account access arrives with the access-control issue.
             return None
-        if ref.kind == "arn":
+        if ref.kind is names.SecretIdKind.FULL_ARN:
             rec = tx.find_secret_by_arn(secret_id)
             if rec is not None:
                 return rec
@@ -267,9 +267,46 @@ class SecretsService:
         version_stage: str | None = None,
     ) -> SecretValue:
         """The value of one version, chosen by id and/or stage (default AWSCURRENT)."""
+        if version_id is None:
+            fast = self._staged(ctx, secret_id, version_stage or staging.AWSCURRENT)
+            if fast is not None:
+                return fast
         with self._storage.read() as tx:
             rec = self._get_live(tx, ctx, secret_id)
             return self._read_value(tx, rec, version_id, version_stage)
+
+    def _staged(self, ctx: RequestContext, secret_id: str, stage: str) -> SecretValue | None:
+        """The common case in one query; None sends the caller down the full path, which
+        also produces the exact error for a missing or deleted secret or label."""
+        ref = names.parse_secret_id(secret_id)
+        if ref.kind is names.SecretIdKind.NAME:
+            found = self._storage.staged_value(
+                ctx.account_id, name=secret_id, arn=None, stage=stage
+            )
+        elif (
+            ref.kind is names.SecretIdKind.FULL_ARN
+            and ref.account == ctx.account_id
+            and ref.region == ctx.region
+        ):
+            found = self._storage.staged_value(
+                ctx.account_id, name=None, arn=secret_id, stage=stage
+            )
+        else:
+            return None
+        if found is None or found.secret.deleted_at is not None or found.version.sealed is None:
+            return None
+        rec, version = found.secret, found.version
+        string, binary = self._open(rec, version)
+        self._note_access(rec, version)
+        return SecretValue(
+            rec.arn,
+            rec.name,
+            version.version_id,
+            list(found.stages),
+            version.created_at,
+            string,
+            binary,
+        )
 
     def _read_value(
         self, tx: ReadTx, rec: SecretRecord, version_id: str | None, version_stage: str | None

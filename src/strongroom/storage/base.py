@@ -18,6 +18,7 @@ __all__ = [
     "ListQuery",
     "ReadTx",
     "SecretRecord",
+    "StagedValue",
     "Storage",
     "VersionRecord",
     "WriteTx",
@@ -175,8 +176,24 @@ class WriteTx(ReadTx, Protocol):
     def insert_key_material(self, key_id: str, version: int, wrapped: bytes) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StagedValue:
+    """A secret, the version carrying one staging label, and all that version's labels."""
+
+    secret: SecretRecord
+    version: VersionRecord
+    stages: tuple[str, ...]
+
+
 class Storage(Protocol):
     """A backend: opens transactions. Safe to share between threads."""
+
+    def staged_value(
+        self, account_id: str, *, name: str | None, arn: str | None, stage: str
+    ) -> StagedValue | None:
+        """GetSecretValue's hot path: in one consistent read, the secret by exact name or
+        ARN and the version holding ``stage``; None when any of them is missing."""
+        ...
 
     def read(self) -> AbstractContextManager[ReadTx]: ...
 

@@ -19,6 +19,7 @@ from strongroom.storage.base import (
     KeyMaterialRecord,
     ListQuery,
     SecretRecord,
+    StagedValue,
     VersionRecord,
     iter_chunks,
 )
@@ -45,6 +46,20 @@ def migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql"):
             steps.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
     return sorted(steps)
+
+
+_STAGED = (
+    "SELECT s.pk, s.account_id, s.name, s.arn, s.description, s.kms_key_id, s.secret_type, "
+    "s.owning_service, s.created_at, s.last_changed_at, s.last_accessed_day, s.deleted_at, "
+    "s.purge_at, s.tags, v.version_id, v.sealed, v.kind, v.created_at, v.last_accessed_day, "
+    "(SELECT group_concat(l2.label, char(31)) FROM labels l2 "
+    " WHERE l2.secret_pk = s.pk AND l2.version_id = v.version_id) "
+    "FROM secrets s "
+    "JOIN labels l ON l.secret_pk = s.pk AND l.label = ? "
+    "JOIN versions v ON v.secret_pk = s.pk AND v.version_id = l.version_id "
+)
+_STAGED_BY_NAME = _STAGED + "WHERE s.account_id = ? AND s.name = ?"
+_STAGED_BY_ARN = _STAGED + "WHERE s.arn = ? AND s.account_id = ?"
 
 
 def _secret(row: Sequence[Any]) -> SecretRecord:
@@ -396,6 +411,25 @@ class SqliteStorage:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def staged_value(
+        self, account_id: str, *, name: str | None, arn: str | None, stage: str
+    ) -> StagedValue | None:
+        # One statement in autocommit mode reads one consistent snapshot: no BEGIN/COMMIT.
+        if name is not None:
+            params: tuple[str, ...] = (stage, account_id, name)
+            sql = _STAGED_BY_NAME
+        elif arn is not None:
+            params = (stage, arn, account_id)
+            sql = _STAGED_BY_ARN
+        else:
+            return None
+        row = self._conn().execute(sql, params).fetchone()
+        if row is None:
+            return None
+        return StagedValue(
+            _secret(row[:14]), _version(row[14:19]), tuple(sorted(row[19].split("\x1f")))
+        )
 
     @contextmanager
     def read(self) -> Iterator[_Tx]:
