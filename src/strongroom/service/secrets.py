@@ -145,10 +145,10 @@ class SecretsService:
         sealed = self._envelope.seal(key_id, plaintext, rec.arn, version_id)
         return VersionRecord(version_id, encode(sealed), kind, self._clock.now(), None)
 
-    def _open(self, rec: SecretRecord, version: VersionRecord) -> tuple[str | None, bytes | None]:
+    def _open(self, arn: str, version: VersionRecord) -> tuple[str | None, bytes | None]:
         if version.sealed is None:
             return None, None
-        plaintext = self._envelope.open(decode(version.sealed), rec.arn, version.version_id)
+        plaintext = self._envelope.open(decode(version.sealed), arn, version.version_id)
         if version.kind == "string":
             return plaintext.decode(), None
         return None, plaintext
@@ -156,7 +156,7 @@ class SecretsService:
     def _same_value(
         self, rec: SecretRecord, version: VersionRecord, string: str | None, binary: bytes | None
     ) -> bool:
-        old_string, old_binary = self._open(rec, version)
+        old_string, old_binary = self._open(rec.arn, version)
         return old_string == string and old_binary == binary
 
     @staticmethod
@@ -293,14 +293,14 @@ class SecretsService:
             )
         else:
             return None
-        if found is None or found.secret.deleted_at is not None or found.version.sealed is None:
+        if found is None or found.deleted_at is not None or found.version.sealed is None:
             return None
-        rec, version = found.secret, found.version
-        string, binary = self._open(rec, version)
-        self._note_access(rec, version)
+        version = found.version
+        string, binary = self._open(found.arn, version)
+        self._note_access(found.secret_pk, found.last_accessed_day, version)
         return SecretValue(
-            rec.arn,
-            rec.name,
+            found.arn,
+            found.name,
             version.version_id,
             list(found.stages),
             version.created_at,
@@ -332,16 +332,16 @@ class SecretsService:
             raise NotFound(
                 f"Secrets Manager can't find the specified secret value for VersionId: {vid}"
             )
-        string, binary = self._open(rec, version)
-        self._note_access(rec, version)
+        string, binary = self._open(rec.arn, version)
+        self._note_access(rec.pk, rec.last_accessed_day, version)
         stages = sorted(label for label, v in labels.items() if v == vid)
         return SecretValue(rec.arn, rec.name, vid, stages, version.created_at, string, binary)
 
-    def _note_access(self, rec: SecretRecord, version: VersionRecord) -> None:
+    def _note_access(self, pk: int, secret_day: int | None, version: VersionRecord) -> None:
         day = day_of(self._clock.now())
-        if rec.last_accessed_day != day or version.last_accessed_day != day:
+        if secret_day != day or version.last_accessed_day != day:
             with self._touch_lock:
-                self._touches[(rec.pk, version.version_id)] = day
+                self._touches[(pk, version.version_id)] = day
 
     def flush_access_days(self) -> int:
         """Write the queued LastAccessedDate updates (day granularity) in one transaction."""

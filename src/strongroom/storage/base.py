@@ -178,9 +178,14 @@ class WriteTx(ReadTx, Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StagedValue:
-    """A secret, the version carrying one staging label, and all that version's labels."""
+    """What GetSecretValue needs: the secret's identity and state, the version carrying
+    one staging label, and all of that version's labels."""
 
-    secret: SecretRecord
+    secret_pk: int
+    arn: str
+    name: str
+    deleted_at: float | None
+    last_accessed_day: int | None
     version: VersionRecord
     stages: tuple[str, ...]
 
