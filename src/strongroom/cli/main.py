@@ -105,6 +105,8 @@ def dev(data_dir: str, port: int, tls: bool) -> None:
     settings = _settings(None, overrides)
     scheme = "http"
     if tls:
+        # The data directory first, private, before anything is created inside it.
+        Path(settings.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         cert, key = self_signed(Path(settings.data_dir))
         overrides["server"].update(tls_cert=str(cert), tls_key=str(key))
         settings = _settings(None, overrides)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import ssl
 from typing import Any
 
@@ -69,4 +70,8 @@ def serve(app: Any, settings: Settings) -> None:
     logging.getLogger("strongroom.access").setLevel(
         logging.INFO if s.log_level == "debug" else logging.WARNING
     )
+    # uvicorn re-raises the SIGTERM it handled once shutdown is complete; with Python's
+    # default action that would end the process with -15 after a clean stop. A no-op
+    # handler (which uvicorn restores) makes a graceful stop exit 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.Server(config).run()
