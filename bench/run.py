@@ -109,7 +109,6 @@ def free_port() -> int:
 
 
 NICE = [0]  # set from --nice
-RT = [False]  # set from --rt
 
 
 def pinned(core: str) -> list[str]:
@@ -117,10 +116,6 @@ def pinned(core: str) -> list[str]:
     prefix = [need("taskset"), "-c", core]
     if NICE[0]:
         prefix = [need("nice"), "-n", str(NICE[0]), *prefix]
-    if RT[0]:
-        # SCHED_FIFO priority 1: other processes cannot take the core while the server (or
-        # wrk) is runnable; the kernel's RT throttling still leaves them 5% of each second.
-        prefix = [need("chrt"), "-f", "1", *prefix]
     return prefix
 
 
@@ -766,21 +761,29 @@ def sanity_check(port: int, account: Account, n: int, with_list: bool = True) ->
             raise BenchError(f"ListSecrets with a name filter returned {listed['SecretList']!r}")
 
 
-def profile_get(
-    cfg: Settings, server: Server, gets: Pool, results: Results, seconds: float = 10.0
+def profile(
+    cfg: Settings,
+    server: Server,
+    results: Results,
+    name: str,
+    gets: Pool | None,
+    puts: Pool | None,
+    put_every: int,
+    seconds: float = 10.0,
 ) -> None:
-    """py-spy (non-blocking sampling) during GetSecretValue at 32 connections."""
+    """py-spy (sampling, non-blocking, all threads) during one wrk run at 32 connections.
+
+    Not a measurement (the sampler shares the client core): it says where server time goes.
+    """
     py_spy = shutil.which(str(BIN / "py-spy")) or shutil.which("py-spy")
     if py_spy is None:
         results.notes.append("profile skipped: py-spy is not installed (pip install py-spy)")
         return
-    raw = cfg.workdir / "get32.pyspy.txt"
-    log(f"profiling GetSecretValue c=32 with py-spy for {seconds:g} s (not a measurement)")
+    raw = cfg.workdir / f"{name}.pyspy.txt"
+    log(f"profiling {name} with py-spy for {seconds:g} s (not a measurement)")
     spy = subprocess.Popen(
         [
-            need("taskset"),
-            "-c",
-            CLIENT_CORE,
+            *pinned(CLIENT_CORE),
             py_spy,
             "record",
             "--pid",
@@ -788,8 +791,9 @@ def profile_get(
             "--duration",
             f"{seconds:g}",
             "--rate",
-            "200",
+            "250",
             "--nonblocking",
+            "--threads",
             "--format",
             "raw",
             "--output",
@@ -798,9 +802,9 @@ def profile_get(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    time.sleep(0.5)
+    time.sleep(1.0)
     try:
-        run_wrk(server.url, gets, None, 0, 32, seconds, cfg.threads)
+        run_wrk(server.url, gets, puts, put_every, 32, seconds, cfg.threads)
     finally:
         try:
             out = spy.communicate(timeout=seconds + 60)[0].decode(errors="replace")
@@ -808,31 +812,43 @@ def profile_get(
             spy.kill()
             out = "py-spy timed out"
     if not raw.exists():
-        results.notes.append(f"profile failed: {out[-500:]}")
+        results.notes.append(f"profile {name} failed: {out[-500:]}")
         return
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = results.info.get("stamp", "profile")
-    kept = RESULTS_DIR / f"{stamp}-get32.pyspy.txt"
+    kept = RESULTS_DIR / f"{results.info['stamp']}-{name}.pyspy.txt"
     shutil.copy(raw, kept)
-    results.info["profile"] = summarize_profile(raw)
-    results.info["profile"]["raw"] = str(kept)
+    summary = summarize_profile(raw)
+    summary["raw"] = str(kept)
+    results.info.setdefault("profiles", {})[name] = summary
 
 
+# (label, substring of a py-spy frame "function (path/file.py:line)"); a sample counts for a
+# label when any frame of its stack matches.
 _BUCKETS = [
-    ("SigV4 verify", "sigv4.py"),
-    ("storage (SQLite reads)", "storage/sqlite.py"),
-    ("envelope open (AES-GCM)", "crypto/"),
-    ("input validation (shapes)", "protocol/shapes.py"),
-    ("dispatch (strongroom.http)", "http/dispatch.py"),
-    ("service (secrets.py)", "service/secrets.py"),
-    ("orjson / json11", "json11.py"),
-    ("uvicorn httptools protocol", "httptools_impl.py"),
-    ("asyncio/uvloop", "asyncio"),
+    ("event loop thread (uvloop/asyncio)", "Runner.run ("),
+    ("writer thread (ThreadPoolExecutor)", "concurrent/futures/thread.py"),
+    ("Dispatcher.handle (everything the app does)", "Dispatcher.handle ("),
+    ("  SigV4Verifier.verify", "SigV4Verifier.verify ("),
+    ("  SecretsService (service/secrets.py)", "service/secrets.py"),
+    ("    storage: SQLite (storage/sqlite.py)", "storage/sqlite.py"),
+    ("    crypto: envelope, AES-GCM (strongroom/crypto)", "strongroom/crypto/"),
+    ("  input validation (protocol/shapes.py)", "protocol/shapes.py"),
+    ("  JSON encode/decode (json11.py)", "json11.py"),
+    ("  response send (uvicorn RequestResponseCycle.send)", "RequestResponseCycle.send ("),
+    ("request parsing (uvicorn data_received)", "HttpToolsProtocol.data_received ("),
+    ("logging", "logging/__init__.py"),
 ]
 
 
+def _function(frame: str) -> str:
+    """ "f (path/to/file.py:12)" -> "f (file.py)": self time per function, not per line."""
+    name, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    return f"{name} ({'/'.join(path.split('/')[-2:])})" if where else frame
+
+
 def summarize_profile(raw: Path) -> dict[str, Any]:
-    """Inclusive share per area and top self-time frames from py-spy's collapsed stacks."""
+    """Inclusive share per area and top self-time functions from py-spy's collapsed stacks."""
     total = 0
     inclusive: collections.Counter[str] = collections.Counter()
     self_time: collections.Counter[str] = collections.Counter()
@@ -843,7 +859,7 @@ def summarize_profile(raw: Path) -> dict[str, Any]:
         count = int(count_text)
         total += count
         frames = stack.split(";")
-        self_time[frames[-1]] += count
+        self_time[_function(frames[-1])] += count
         for bucket, needle in _BUCKETS:
             if any(needle in f for f in frames):
                 inclusive[bucket] += count
@@ -851,7 +867,7 @@ def summarize_profile(raw: Path) -> dict[str, Any]:
         return {"samples": 0}
     return {
         "samples": total,
-        "inclusive_pct": {k: round(100 * v / total, 1) for k, v in inclusive.most_common()},
+        "inclusive_pct": {k: round(100 * inclusive[k] / total, 1) for k, _ in _BUCKETS},
         "top_self": [
             {"frame": frame, "pct": round(100 * count / total, 1)}
             for frame, count in self_time.most_common(15)
@@ -1022,7 +1038,7 @@ def default_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> N
                     gets=gets,
                 )
             if args.profile and kind == "uvicorn":
-                profile_get(cfg, s, gets(), results)
+                profile(cfg, s, results, "GetSecretValue-c32", gets(), None, 0)
 
     # Stage 2: durable writes and the 90/10 mix.
     for kind in servers:
@@ -1030,7 +1046,7 @@ def default_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> N
         with running(make(cfg.workdir, data_dir, "-writes")) as s:
             signer = Signer(account, s.port)
             gets = pools_for(cfg, signer, get_names, "sr")
-            warm = put_pool(cfg, signer, put_targets, 3000, "warm", rng)
+            warm = put_pool(cfg, signer, put_targets, 5000, "warm", rng)
             puts = put_pool(cfg, signer, put_targets, cfg.put_requests, "run", rng)
             mix_puts = put_pool(
                 cfg, signer, put_targets, max(cfg.put_requests // 4, 2000), "mix", rng
@@ -1045,6 +1061,8 @@ def default_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> N
                 connections=32, gets=gets, puts=mix_puts, warm_puts=warm, put_every=10,
                 data_dir=data_dir,
             )  # fmt: skip
+            if args.profile and kind == "uvicorn":
+                profile(cfg, s, results, "PutSecretValue-c32", None, puts(), 1)
 
     # Stage 3: JSON encoding cost in the fixed-response baseline.
     if args.json_compare and "uvicorn" in servers:
@@ -1194,7 +1212,7 @@ def report(args: argparse.Namespace, results: Results) -> str:
         f"Server pinned to core {SERVER_CORE}, wrk on core {CLIENT_CORE}; "
         f"{info['seconds']:g} s per run after a {info['warmup']:g} s warm-up; "
         f"wrk {info['threads']} thread(s); best of {info['repeat']} run(s) per test; "
-        f"nice {info['nice']}{', SCHED_FIFO' if info['rt'] else ''}. "
+        f"nice {info['nice']} (process and session). "
         f"Python {sys.version.split()[0]}. 'other load core 0' is CPU used on the server's "
         "core by other processes during the run (results above ~5% are disturbed)."
     )
@@ -1241,20 +1259,19 @@ def report(args: argparse.Namespace, results: Results) -> str:
         for c in checks:
             add(f"| {c['check']} | {c['measured']} | {c['target']} | {_verdict(c['ok'])} |")
         add("")
-    prof = info.get("profile")
-    if prof and prof.get("samples"):
-        add(
-            f"py-spy, GetSecretValue c=32 under uvicorn ({prof['samples']} samples), "
-            "inclusive share:"
-        )
+    for name, prof in info.get("profiles", {}).items():
+        if not prof.get("samples"):
+            continue
+        add(f"py-spy, {name} under uvicorn ({prof['samples']} samples, all threads; share of")
+        add("samples whose stack includes):")
         add("")
         for k, v in prof["inclusive_pct"].items():
-            add(f"- {k}: {v}%")
+            add(f"    {v:5.1f}%  {k}")
         add("")
-        add("Top self-time frames:")
+        add("Top self time (function):")
         add("")
-        for item in prof["top_self"][:10]:
-            add(f"- {item['pct']}% {item['frame']}")
+        for item in prof["top_self"][:12]:
+            add(f"    {item['pct']:5.1f}%  {item['frame']}")
         add("")
     for note in results.notes:
         add(f"Note: {note}")
@@ -1389,15 +1406,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--nice",
         type=int,
-        default=0,
-        help="run servers and wrk at this nice level (e.g. -10, as root) to shield them "
-        "from other processes on a shared machine",
-    )
-    p.add_argument(
-        "--rt",
-        action="store_true",
-        help="run servers and wrk as SCHED_FIFO priority 1 (root): clean figures on a machine "
-        "shared with other work, which is slowed down meanwhile",
+        default=-20 if os.geteuid() == 0 else 0,
+        help="nice level of the servers and wrk, and of their sessions' scheduler autogroups: "
+        "shields them from other processes on a shared machine (below 0 needs root)",
     )
     p.add_argument(
         "--repeat", type=int, default=1, help="measured runs per test; the best req/s is kept"
@@ -1433,9 +1444,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     NICE[0] = args.nice
-    RT[0] = args.rt
-    if (args.nice < 0 or args.rt) and os.geteuid() != 0:
-        raise BenchError("--nice below 0 and --rt need root")
+    if args.nice < 0 and os.geteuid() != 0:
+        raise BenchError("--nice below 0 needs root (use --nice 0)")
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     for tool in ("taskset", "wrk", BIN / "strongroom"):
@@ -1458,7 +1468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = Results()
     results.info.update(
         mode=mode, stamp=stamp, seconds=args.seconds, warmup=args.warmup,
-        threads=args.wrk_threads, repeat=args.repeat, nice=args.nice, rt=args.rt,
+        threads=args.wrk_threads, repeat=args.repeat, nice=args.nice,
         argv=sys.argv[1:],
         workdir=str(workdir),
     )  # fmt: skip

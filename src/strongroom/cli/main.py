@@ -62,6 +62,8 @@ def _with_common(fn: Any) -> Any:
 @click.group()
 def main() -> None:
     """Strongroom: a self-hosted secrets manager that speaks the AWS Secrets Manager API."""
+    # Everything Strongroom writes (database, WAL, keys, certificates) is private to its user.
+    os.umask(0o077)
 
 
 @main.command()

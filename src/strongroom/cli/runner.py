@@ -43,6 +43,19 @@ def check_listen(settings: Settings) -> None:
         )
 
 
+def configure_logging(level: str) -> None:
+    """Strongroom's own log to stderr: errors always, one access line per request at debug.
+    Lines carry request ids, operations, key ids and statuses, never bodies or values."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger("strongroom")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    root.setLevel(logging.INFO)
+    access = logging.getLogger("strongroom.access")
+    access.setLevel(logging.INFO if level == "debug" else logging.WARNING)
+
+
 def serve(app: Any, settings: Settings) -> None:
     """Serve until SIGTERM/SIGINT; in-flight requests are finished before exit."""
     check_listen(settings)
@@ -67,9 +80,7 @@ def serve(app: Any, settings: Settings) -> None:
     if config.ssl is not None:
         config.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
         config.ssl.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
-    logging.getLogger("strongroom.access").setLevel(
-        logging.INFO if s.log_level == "debug" else logging.WARNING
-    )
+    configure_logging(s.log_level)
     # uvicorn re-raises the SIGTERM it handled once shutdown is complete; with Python's
     # default action that would end the process with -15 after a clean stop. A no-op
     # handler (which uvicorn restores) makes a graceful stop exit 0.

@@ -27,7 +27,6 @@ __all__ = ["Dispatcher"]
 log = logging.getLogger("strongroom.access")
 errlog = logging.getLogger("strongroom")
 
-_JSON_HEADERS = [(b"content-type", json11.CONTENT_TYPE)]
 _HEALTH_OK = b'{"status":"ok"}'
 _HEALTH_STARTING = b'{"status":"starting"}'
 _SERVICE = "secretsmanager"
@@ -76,7 +75,8 @@ class Dispatcher:
         path = scope["path"]
         if path == "/health":
             status = 200 if ready else 503
-            await _respond(send, status, _HEALTH_OK if ready else _HEALTH_STARTING, request_id)
+            body = _HEALTH_OK if ready else _HEALTH_STARTING
+            await _respond(send, status, body, request_id, b"application/json")
             return
         operation = "-"
         akid = "-"
@@ -182,13 +182,19 @@ class Dispatcher:
         return spec.output(result)
 
 
-async def _respond(send: Any, status: int, payload: bytes, request_id: str) -> None:
+async def _respond(
+    send: Any,
+    status: int,
+    payload: bytes,
+    request_id: str,
+    content_type: bytes = json11.CONTENT_TYPE,
+) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                *_JSON_HEADERS,
+                (b"content-type", content_type),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-amzn-requestid", request_id.encode()),
             ],
