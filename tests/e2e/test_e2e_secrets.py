@@ -479,3 +479,14 @@ def test_accounts_are_isolated(server: Any) -> None:
     assert other.list_secrets()["SecretList"] == []
     other.create_secret(Name=name, SecretString="theirs")
     assert first.get_secret_value(SecretId=name)["SecretString"] == "mine"
+
+
+def test_value_limit_counts_bytes(sm: Any) -> None:
+    """A string of 65,536 characters but more than 65,536 UTF-8 bytes is refused."""
+    name = _name()
+    with pytest.raises(ClientError) as exc:
+        sm.create_secret(Name=name, SecretString="é" * 40000)
+    assert _code(exc) == "ValidationException"
+    assert "é" not in exc.value.response["Error"]["Message"]
+    sm.create_secret(Name=name, SecretString="é" * 32768)
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "é" * 32768

@@ -35,6 +35,7 @@ from strongroom.errors import (
     NotSupported,
     PublicPolicy,
     ServiceError,
+    Validation,
 )
 from strongroom.service.context import RequestContext
 from strongroom.service.keyring import Keyring
@@ -45,6 +46,7 @@ __all__ = ["SecretsService"]
 _DAY = 86_400.0
 MAX_VERSIONS = 100
 MAX_TAGS = 50
+MAX_VALUE_BYTES = 65_536
 _MARKED_FOR_DELETION = (
     "You can't perform this operation on the secret because it was marked for deletion."
 )
@@ -168,6 +170,13 @@ class SecretsService:
             )
         if required and string is None and binary is None:
             raise InvalidRequest("You must provide either SecretString or SecretBinary.")
+        # The model counts characters; AWS's quota is 65,536 bytes of value.
+        if string is not None and len(string) * 4 > MAX_VALUE_BYTES:
+            if len(string.encode("utf-8")) > MAX_VALUE_BYTES:
+                raise Validation(
+                    "1 validation error detected: Value at 'secretString' failed to satisfy "
+                    f"constraint: Member must have length less than or equal to {MAX_VALUE_BYTES}"
+                )
 
     def _prune(self, tx: WriteTx, pk: int, labels: dict[str, str]) -> None:
         """AWS keeps 100 versions, but never removes one created in the last 24 hours."""
