@@ -171,12 +171,11 @@ class SecretsService:
         if required and string is None and binary is None:
             raise InvalidRequest("You must provide either SecretString or SecretBinary.")
         # The model counts characters; AWS's quota is 65,536 bytes of value.
-        if string is not None and len(string) * 4 > MAX_VALUE_BYTES:
-            if len(string.encode("utf-8")) > MAX_VALUE_BYTES:
-                raise Validation(
-                    "1 validation error detected: Value at 'secretString' failed to satisfy "
-                    f"constraint: Member must have length less than or equal to {MAX_VALUE_BYTES}"
-                )
+        if string is not None and len(string.encode("utf-8")) > MAX_VALUE_BYTES:
+            raise Validation(
+                "1 validation error detected: Value at 'secretString' failed to satisfy "
+                f"constraint: Member must have length less than or equal to {MAX_VALUE_BYTES}"
+            )
 
     def _prune(self, tx: WriteTx, pk: int, labels: dict[str, str]) -> None:
         """AWS keeps 100 versions, but never removes one created in the last 24 hours."""
