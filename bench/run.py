@@ -1204,7 +1204,8 @@ def report(args: argparse.Namespace, results: Results) -> str:
         f"{info['seconds']:g} s per run after a {info['warmup']:g} s warm-up; "
         f"wrk {info['threads']} thread(s); best of {info['repeat']} run(s) per test; "
         f"nice {info['nice']} (process and session). "
-        f"Python {sys.version.split()[0]}. 'other load core 0' is CPU used on the server's "
+        f"Python {sys.version.split()[0]}. Source: {info.get('git', 'unknown')}. "
+        "'other load core 0' is CPU used on the server's "
         "core by other processes during the run (results above ~5% are disturbed)."
     )
     add("")
@@ -1365,6 +1366,28 @@ def compute_checks(results: Results) -> list[dict[str, Any]]:
 # -- main --------------------------------------------------------------------------------
 
 
+def git_state() -> str:
+    """The commit measured, and whether src/ had uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head + (" + uncommitted changes in src/" if dirty else "")
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Strongroom load benchmark (see bench/README.md).",
@@ -1467,7 +1490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv=sys.argv[1:],
         workdir=str(workdir),
     )  # fmt: skip
-    log(f"work dir {workdir}")
+    results.info["git"] = git_state()
+    log(f"work dir {workdir}; source {results.info['git']}")
     failed: BaseException | None = None
     try:
         if args.scale:

@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from strongroom.clock import Clock
 from strongroom.crypto.envelope import Envelope, decode, encode
@@ -42,6 +42,8 @@ from strongroom.service.keyring import Keyring
 from strongroom.storage.base import ListQuery, ReadTx, SecretRecord, Storage, VersionRecord, WriteTx
 
 __all__ = ["SecretsService"]
+
+T = TypeVar("T")
 
 _DAY = 86_400.0
 MAX_VERSIONS = 100
@@ -74,6 +76,20 @@ def _decode_token(token: str | None) -> list[Any] | None:
     if not isinstance(value, list):
         raise InvalidNextToken("The NextToken value is invalid.")
     return value
+
+
+def _page(
+    items: Sequence[T], max_results: int | None, next_token: str | None
+) -> tuple[list[T], str | None]:
+    """An offset page of a short, fully loaded list (versions, policy names)."""
+    cursor = _decode_token(next_token)
+    start = 0
+    if cursor is not None:
+        if len(cursor) != 1 or not isinstance(cursor[0], int) or cursor[0] < 0:
+            raise InvalidNextToken("The NextToken value is invalid.")
+        start = cursor[0]
+    end = start + (max_results or 100)
+    return list(items[start:end]), _encode_token([end]) if end < len(items) else None
 
 
 def _check_tags(tags: Sequence[tuple[str, str]]) -> None:
@@ -160,6 +176,25 @@ class SecretsService:
     ) -> bool:
         old_string, old_binary = self._open(rec.arn, version)
         return old_string == string and old_binary == binary
+
+    def _is_retry(
+        self,
+        tx: ReadTx,
+        rec: SecretRecord,
+        version_id: str,
+        string: str | None,
+        binary: bytes | None,
+    ) -> bool:
+        """True when ``version_id`` exists with this same value (an idempotent retry);
+        AlreadyExists when it exists with another value; False when it is new."""
+        existing = tx.version(rec.pk, version_id)
+        if existing is None:
+            return False
+        if not self._same_value(rec, existing, string, binary):
+            raise AlreadyExists(
+                "You can't modify an existing version, you can only create a new version."
+            )
+        return True
 
     @staticmethod
     def _check_value(string: str | None, binary: bytes | None, required: bool) -> None:
@@ -441,12 +476,7 @@ class SecretsService:
         version_id = client_request_token or str(uuid.uuid4())
         with self._storage.write() as tx:
             rec = self._get_live(tx, ctx, secret_id)
-            existing = tx.version(rec.pk, version_id)
-            if existing is not None:
-                if not self._same_value(rec, existing, secret_string, secret_binary):
-                    raise AlreadyExists(
-                        "You can't modify an existing version, you can only create a new version."
-                    )
+            if self._is_retry(tx, rec, version_id, secret_string, secret_binary):
                 labels = tx.labels(rec.pk)
                 return (
                     rec.arn,
@@ -492,13 +522,8 @@ class SecretsService:
             rec = replace(rec, last_changed_at=self._clock.now())
             tx.update_secret(rec)
             if has_value:
-                existing = tx.version(rec.pk, version_id)
-                if existing is not None:
-                    if self._same_value(rec, existing, secret_string, secret_binary):
-                        return rec.arn, rec.name, version_id
-                    raise AlreadyExists(
-                        "You can't modify an existing version, you can only create a new version."
-                    )
+                if self._is_retry(tx, rec, version_id, secret_string, secret_binary):
+                    return rec.arn, rec.name, version_id
                 self._new_version(
                     tx,
                     rec=rec,
@@ -634,15 +659,7 @@ class SecretsService:
             for v in reversed(versions)
             if include_deprecated or v.version_id in by_version
         ]
-        cursor = _decode_token(next_token)
-        start = 0
-        if cursor is not None:
-            if len(cursor) != 1 or not isinstance(cursor[0], int) or cursor[0] < 0:
-                raise InvalidNextToken("The NextToken value is invalid.")
-            start = cursor[0]
-        limit = max_results or 100
-        page = entries[start : start + limit]
-        token = _encode_token([start + limit]) if start + limit < len(entries) else None
+        page, token = _page(entries, max_results, next_token)
         return rec.arn, rec.name, page, token
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -777,15 +794,7 @@ class SecretsService:
             rec = self._get_live(tx, ctx, secret_id)
             found = tx.policy_names(rec.pk)
         ordered = sorted(found, key=lambda n: (n != DEFAULT_POLICY, n))
-        cursor = _decode_token(next_token)
-        start = 0
-        if cursor is not None:
-            if len(cursor) != 1 or not isinstance(cursor[0], int) or cursor[0] < 0:
-                raise InvalidNextToken("The NextToken value is invalid.")
-            start = cursor[0]
-        limit = max_results or 100
-        token = _encode_token([start + limit]) if start + limit < len(ordered) else None
-        return ordered[start : start + limit], token
+        return _page(ordered, max_results, next_token)
 
     def validate_resource_policy(
         self, ctx: RequestContext, *, resource_policy: str, secret_id: str | None = None
