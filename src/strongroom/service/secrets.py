@@ -214,10 +214,10 @@ class SecretsService:
 
     def _prune(self, tx: WriteTx, pk: int, labels: dict[str, str]) -> None:
         """AWS keeps 100 versions, but never removes one created in the last 24 hours."""
+        if tx.version_count(pk) <= MAX_VERSIONS:
+            return
         versions = tx.versions(pk)
         excess = len(versions) - MAX_VERSIONS
-        if excess <= 0:
-            return
         cutoff = self._clock.now() - _DAY
         for vid in staging.deprecated(labels, [v.version_id for v in versions]):
             if excess <= 0:
@@ -456,7 +456,7 @@ class SecretsService:
         labels = staging.attach(labels, version_id, stages)
         tx.set_labels(rec.pk, labels)
         self._prune(tx, rec.pk, labels)
-        tx.update_secret(replace(rec, last_changed_at=self._clock.now()))
+        tx.touch_changed(rec.pk, self._clock.now())
         return sorted(label for label, v in labels.items() if v == version_id)
 
     def put_secret_value(
@@ -551,7 +551,7 @@ class SecretsService:
                 labels, version_stage, move_to_version_id, remove_from_version_id, versions
             )
             tx.set_labels(rec.pk, new)
-            tx.update_secret(replace(rec, last_changed_at=self._clock.now()))
+            tx.touch_changed(rec.pk, self._clock.now())
         return rec.arn, rec.name
 
     # -- describe / list ----------------------------------------------------------------
@@ -600,7 +600,10 @@ class SecretsService:
         prefixes = filters_.name_prefixes(parsed)
         found: list[SecretRecord] = []
         more = False
-        batch = max(limit * 2, 100)
+        # When the name prefixes in SQL are the only filter, every row fetched is a match:
+        # fetch one more than the page to learn whether there is a next page.
+        sql_only = not parsed or (prefixes is not None and len(parsed) == 1)
+        batch = limit + 1 if sql_only else max(limit * 2, 100)
         with self._storage.read() as tx:
             while True:
                 rows = tx.list_secrets(

@@ -107,6 +107,8 @@ class ReadTx(Protocol):
 
     def version(self, secret_pk: int, version_id: str) -> VersionRecord | None: ...
 
+    def version_count(self, secret_pk: int) -> int: ...
+
     def labels(self, secret_pk: int) -> dict[str, str]:
         """label -> version id."""
         ...
@@ -160,6 +162,10 @@ class WriteTx(ReadTx, Protocol):
     def put_policy(self, secret_pk: int, name: str, document: str) -> None: ...
 
     def delete_policy(self, secret_pk: int, name: str) -> None: ...
+
+    def touch_changed(self, secret_pk: int, when: float) -> None:
+        """Set only LastChangedDate (the common metadata change of a new version)."""
+        ...
 
     def touch_accessed(self, secret_pk: int, version_id: str, day: int) -> None:
         """Record the day a version (and its secret) was last read."""

@@ -130,6 +130,12 @@ class _Tx:
         ).fetchone()
         return _version(row) if row else None
 
+    def version_count(self, secret_pk: int) -> int:
+        row = self._c.execute(
+            "SELECT count(*) FROM versions WHERE secret_pk = ?", (secret_pk,)
+        ).fetchone()
+        return int(row[0])
+
     def labels(self, secret_pk: int) -> dict[str, str]:
         rows = self._c.execute(
             "SELECT label, version_id FROM labels WHERE secret_pk = ?", (secret_pk,)
@@ -317,6 +323,9 @@ class _Tx:
         self._c.execute(
             "DELETE FROM policies WHERE secret_pk = ? AND policy_name = ?", (secret_pk, name)
         )
+
+    def touch_changed(self, secret_pk: int, when: float) -> None:
+        self._c.execute("UPDATE secrets SET last_changed_at = ? WHERE pk = ?", (when, secret_pk))
 
     def touch_accessed(self, secret_pk: int, version_id: str, day: int) -> None:
         self._c.execute(
