@@ -155,3 +155,43 @@ def test_sqlite_is_durable_wal(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     store.close()
+
+
+def test_staged_value_sees_commits_from_other_connections(tmp_path: Path) -> None:
+    """The GetSecretValue fast path never serves a row another process has since changed."""
+    reader = SqliteStorage(tmp_path / "shared.db")
+    other = SqliteStorage(tmp_path / "shared.db")  # stands for a second process
+    with other.write() as tx:
+        pk = tx.insert_secret(_secret("s"))
+        tx.insert_version(pk, _version("v1"))
+        tx.set_labels(pk, {"AWSCURRENT": "v1"})
+    first = reader.staged_value("111111111111", name="s", arn=None, stage="AWSCURRENT")
+    assert first is not None and first.version.version_id == "v1"
+    again = reader.staged_value("111111111111", name="s", arn=None, stage="AWSCURRENT")
+    assert again == first
+    with other.write() as tx:
+        tx.insert_version(pk, _version("v2", 2.0))
+        tx.set_labels(pk, {"AWSCURRENT": "v2", "AWSPREVIOUS": "v1"})
+    moved = reader.staged_value("111111111111", name="s", arn=None, stage="AWSCURRENT")
+    assert moved is not None and moved.version.version_id == "v2"
+    previous = reader.staged_value("111111111111", name="s", arn=None, stage="AWSPREVIOUS")
+    assert previous is not None and previous.stages == ("AWSPREVIOUS",)
+    with other.write() as tx:
+        tx.delete_secret(pk)
+    assert reader.staged_value("111111111111", name="s", arn=None, stage="AWSCURRENT") is None
+    reader.close()
+    other.close()
+
+
+def test_staged_value_sees_own_writes(storage: Storage) -> None:
+    """A write on the reading thread's own connection is visible to the next read."""
+    with storage.write() as tx:
+        pk = tx.insert_secret(_secret("own"))
+        tx.insert_version(pk, _version("v1"))
+        tx.set_labels(pk, {"AWSCURRENT": "v1"})
+    assert storage.staged_value("111111111111", name="own", arn=None, stage="AWSCURRENT")
+    with storage.write() as tx:
+        tx.insert_version(pk, _version("v2", 2.0))
+        tx.set_labels(pk, {"AWSCURRENT": "v2"})
+    got = storage.staged_value("111111111111", name="own", arn=None, stage="AWSCURRENT")
+    assert got is not None and got.version.version_id == "v2"

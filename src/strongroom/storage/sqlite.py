@@ -57,6 +57,7 @@ _STAGED = (
     "JOIN labels l ON l.secret_pk = s.pk AND l.label = ? "
     "JOIN versions v ON v.secret_pk = s.pk AND v.version_id = l.version_id "
 )
+_STAGED_CACHE_ROWS = 20_000
 _STAGED_BY_NAME = _STAGED + "WHERE s.account_id = ? AND s.name = ?"
 _STAGED_BY_ARN = _STAGED + "WHERE s.arn = ? AND s.account_id = ?"
 
@@ -426,6 +427,22 @@ class SqliteStorage:
     def staged_value(
         self, account_id: str, *, name: str | None, arn: str | None, stage: str
     ) -> StagedValue | None:
+        # A per-thread cache of rows (ciphertext and metadata, never plaintext), valid while
+        # no connection, in this process or another, has committed since it was filled:
+        # PRAGMA data_version changes exactly then, so a hit is never stale.
+        conn = self._conn()
+        local = self._local
+        data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        cache: dict[tuple[str, str | None, str | None, str], StagedValue] | None = getattr(
+            local, "staged", None
+        )
+        if cache is None or local.data_version != data_version:
+            cache = local.staged = {}
+            local.data_version = data_version
+        key = (account_id, name, arn, stage)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
         # One statement in autocommit mode reads one consistent snapshot: no BEGIN/COMMIT.
         if name is not None:
             params: tuple[str, ...] = (stage, account_id, name)
@@ -435,10 +452,10 @@ class SqliteStorage:
             sql = _STAGED_BY_ARN
         else:
             return None
-        row = self._conn().execute(sql, params).fetchone()
+        row = conn.execute(sql, params).fetchone()
         if row is None:
             return None
-        return StagedValue(
+        found = StagedValue(
             row[0],
             row[1],
             row[2],
@@ -447,6 +464,10 @@ class SqliteStorage:
             VersionRecord(row[5], row[6], row[7], row[8], row[9]),
             tuple(sorted(row[10].split("\x1f"))),
         )
+        if len(cache) >= _STAGED_CACHE_ROWS:
+            cache.clear()
+        cache[key] = found
+        return found
 
     @contextmanager
     def read(self) -> Iterator[_Tx]:
@@ -467,6 +488,9 @@ class SqliteStorage:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            finally:
+                # data_version does not move for this connection's own commits.
+                self._local.staged = None
             conn.execute("COMMIT")
 
     def schema_version(self) -> int:
