@@ -50,8 +50,6 @@ class ServerSettings:
     """Allow plain HTTP on a non-loopback address (not recommended)."""
     max_body_bytes: int = 1_048_576
     """Requests with a larger body are refused before it is read."""
-    workers: int = 1
-    """Number of server processes."""
     log_level: str = "info"
     """Log level of the server's own log (access and errors)."""
 
