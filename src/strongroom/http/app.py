@@ -19,6 +19,7 @@ from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SigV4Verifier
 from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
+from strongroom.service.policies import ResourcePolicyService
 from strongroom.service.secrets import SecretsService
 from strongroom.settings import Settings
 from strongroom.storage.sqlite import SqliteStorage
@@ -53,6 +54,7 @@ class Components:
     keyring: Keyring
     identity: Identity
     secrets: SecretsService
+    policies: ResourcePolicyService
     clock: Clock
 
 
@@ -74,7 +76,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
     keyring.load_all()
     identity = Identity(storage, root, clock)
     secrets = SecretsService(storage, Envelope(keys), keyring, clock)
-    return Components(settings, storage, root, keyring, identity, secrets, clock)
+    policies = ResourcePolicyService(storage)
+    return Components(settings, storage, root, keyring, identity, secrets, policies, clock)
 
 
 class StrongroomApp:
@@ -96,7 +99,7 @@ class StrongroomApp:
                 settings.server.region, components.identity.secret_for, components.clock
             ),
             identity=components.identity,
-            secrets=components.secrets,
+            services={"secrets": components.secrets, "policies": components.policies},
             region=settings.server.region,
             max_body_bytes=settings.server.max_body_bytes,
             writer=self._writer,

@@ -9,6 +9,7 @@ import logging
 import os
 import time
 import traceback
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from typing import Any
 
@@ -20,7 +21,6 @@ from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
 from strongroom.service.context import RequestContext
 from strongroom.service.identity import Identity
-from strongroom.service.secrets import SecretsService
 
 __all__ = ["Dispatcher"]
 
@@ -53,7 +53,7 @@ class Dispatcher:
         model: ServiceModel,
         verifier: SigV4Verifier,
         identity: Identity,
-        secrets: SecretsService,
+        services: Mapping[str, object],
         region: str,
         max_body_bytes: int,
         writer: Executor,
@@ -61,12 +61,13 @@ class Dispatcher:
         self._model = model
         self._verifier = verifier
         self._identity = identity
-        self._secrets = secrets
         self._region = region
         self._max_body = max_body_bytes
         self._writer = writer
         self._targets = {model.target_prefix: frozenset(model.operations)}
-        self._methods = {op: getattr(secrets, spec.method) for op, spec in OPERATIONS.items()}
+        self._methods = {
+            op: getattr(services[spec.service], spec.method) for op, spec in OPERATIONS.items()
+        }
         # Input member -> keyword argument, computed once.
         self._kwargs: dict[str, dict[str, str]] = {}
         doc = model.document

@@ -155,6 +155,7 @@ class Operation:
     writes: bool
     output: Callable[[Any], dict[str, Any]]
     needs_context: bool = True
+    service: str = "secrets"  # which service object serves it: "secrets" or "policies"
 
 
 OPERATIONS: Mapping[str, Operation] = {
@@ -174,11 +175,17 @@ OPERATIONS: Mapping[str, Operation] = {
     ),
     "TagResource": Operation("tag_resource", True, _empty),
     "UntagResource": Operation("untag_resource", True, _empty),
-    "PutResourcePolicy": Operation("put_resource_policy", True, _policy_put),
-    "GetResourcePolicy": Operation("get_resource_policy", False, _policy_get),
-    "DeleteResourcePolicy": Operation("delete_resource_policy", True, _arn_name),
-    "ListResourcePolicies": Operation("list_resource_policies", False, _policy_list),
-    "ValidateResourcePolicy": Operation("validate_resource_policy", False, _validate),
+    "PutResourcePolicy": Operation("put_resource_policy", True, _policy_put, service="policies"),
+    "GetResourcePolicy": Operation("get_resource_policy", False, _policy_get, service="policies"),
+    "DeleteResourcePolicy": Operation(
+        "delete_resource_policy", True, _arn_name, service="policies"
+    ),
+    "ListResourcePolicies": Operation(
+        "list_resource_policies", False, _policy_list, service="policies"
+    ),
+    "ValidateResourcePolicy": Operation(
+        "validate_resource_policy", False, _validate, service="policies"
+    ),
 }
 
 # Served by later issues; until then they answer with a clear error, never a fake success.

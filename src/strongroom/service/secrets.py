@@ -5,19 +5,16 @@ transaction, so exactly one version carries AWSCURRENT at every instant.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from strongroom.clock import Clock
 from strongroom.crypto.envelope import Envelope, decode, encode
 from strongroom.domain import filters as filters_
-from strongroom.domain import names, password, policy_grammar, staging
+from strongroom.domain import names, password, staging
 from strongroom.domain.secret import (
     BatchError,
     SecretMeta,
@@ -30,28 +27,24 @@ from strongroom.errors import (
     InvalidNextToken,
     InvalidParameter,
     InvalidRequest,
-    MalformedPolicy,
     NotFound,
     NotSupported,
-    PublicPolicy,
     ServiceError,
     Validation,
 )
 from strongroom.service.context import RequestContext
 from strongroom.service.keyring import Keyring
+from strongroom.service.lookup import MARKED_FOR_DELETION, find_secret, get_live_secret, get_secret
+from strongroom.service.paging import decode_token, encode_token, page
 from strongroom.storage.base import ListQuery, ReadTx, SecretRecord, Storage, VersionRecord, WriteTx
 
 __all__ = ["SecretsService"]
 
-T = TypeVar("T")
 
 _DAY = 86_400.0
 MAX_VERSIONS = 100
 MAX_TAGS = 50
 MAX_VALUE_BYTES = 65_536
-_MARKED_FOR_DELETION = (
-    "You can't perform this operation on the secret because it was marked for deletion."
-)
 _SORT_COLUMNS = {
     None: "created_at",
     "created-date": "created_at",
@@ -59,37 +52,6 @@ _SORT_COLUMNS = {
     "last-changed-date": "last_changed_at",
     "name": "name",
 }
-DEFAULT_POLICY = "default"
-
-
-def _encode_token(payload: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
-
-
-def _decode_token(token: str | None) -> list[Any] | None:
-    if token is None:
-        return None
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidNextToken("The NextToken value is invalid.") from exc
-    if not isinstance(value, list):
-        raise InvalidNextToken("The NextToken value is invalid.")
-    return value
-
-
-def _page(
-    items: Sequence[T], max_results: int | None, next_token: str | None
-) -> tuple[list[T], str | None]:
-    """An offset page of a short, fully loaded list (versions, policy names)."""
-    cursor = _decode_token(next_token)
-    start = 0
-    if cursor is not None:
-        if len(cursor) != 1 or not isinstance(cursor[0], int) or cursor[0] < 0:
-            raise InvalidNextToken("The NextToken value is invalid.")
-        start = cursor[0]
-    end = start + (max_results or 100)
-    return list(items[start:end]), _encode_token([end]) if end < len(items) else None
 
 
 def _check_tags(tags: Sequence[tuple[str, str]]) -> None:
@@ -122,36 +84,6 @@ class SecretsService:
         self._clock = clock
         self._touches: dict[tuple[int, str], int] = {}
         self._touch_lock = threading.Lock()
-
-    # -- resolution ---------------------------------------------------------------------
-    def _find(self, tx: ReadTx, ctx: RequestContext, secret_id: str) -> SecretRecord | None:
-        ref = names.parse_secret_id(secret_id)
-        if ref.kind is names.SecretIdKind.NAME:
-            return tx.find_secret_by_name(ctx.account_id, secret_id)
-        if ref.account != ctx.account_id or ref.region != ctx.region:
-            # Cross-account access arrives with the access-control issue.
-            return None
-        if ref.kind is names.SecretIdKind.FULL_ARN:
-            rec = tx.find_secret_by_arn(secret_id)
-            if rec is not None:
-                return rec
-        # A partial ARN (no suffix), or an ARN whose "suffix" is part of the name.
-        rec = tx.find_secret_by_name(ctx.account_id, ref.name)
-        if rec is not None and names.matches(ref, rec.name, rec.arn):
-            return rec
-        return None
-
-    def _get(self, tx: ReadTx, ctx: RequestContext, secret_id: str) -> SecretRecord:
-        rec = self._find(tx, ctx, secret_id)
-        if rec is None:
-            raise NotFound("Secrets Manager can't find the specified secret.")
-        return rec
-
-    def _get_live(self, tx: ReadTx, ctx: RequestContext, secret_id: str) -> SecretRecord:
-        rec = self._get(tx, ctx, secret_id)
-        if rec.deleted_at is not None:
-            raise InvalidRequest(_MARKED_FOR_DELETION)
-        return rec
 
     # -- values -------------------------------------------------------------------------
     def _seal(
@@ -315,7 +247,7 @@ class SecretsService:
             if fast is not None:
                 return fast
         with self._storage.read() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
+            rec = get_live_secret(tx, ctx, secret_id)
             return self._read_value(tx, rec, version_id, version_stage)
 
     def _staged(self, ctx: RequestContext, secret_id: str, stage: str) -> SecretValue | None:
@@ -419,7 +351,7 @@ class SecretsService:
             with self._storage.read() as tx:
                 for secret_id in secret_id_list:
                     try:
-                        rec = self._get_live(tx, ctx, secret_id)
+                        rec = get_live_secret(tx, ctx, secret_id)
                         values.append(self._read_value(tx, rec, None, None))
                     except ServiceError as exc:
                         errors.append(BatchError(secret_id, exc))
@@ -430,7 +362,7 @@ class SecretsService:
         with self._storage.read() as tx:
             for meta in metas:
                 try:
-                    rec = self._get_live(tx, ctx, meta.arn)
+                    rec = get_live_secret(tx, ctx, meta.arn)
                     values.append(self._read_value(tx, rec, None, None))
                 except ServiceError as exc:
                     errors.append(BatchError(meta.name, exc))
@@ -475,7 +407,7 @@ class SecretsService:
         self._check_value(secret_string, secret_binary, required=True)
         version_id = client_request_token or str(uuid.uuid4())
         with self._storage.write() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
+            rec = get_live_secret(tx, ctx, secret_id)
             if self._is_retry(tx, rec, version_id, secret_string, secret_binary):
                 labels = tx.labels(rec.pk)
                 return (
@@ -511,7 +443,7 @@ class SecretsService:
         has_value = secret_string is not None or secret_binary is not None
         version_id = client_request_token or str(uuid.uuid4())
         with self._storage.write() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
+            rec = get_live_secret(tx, ctx, secret_id)
             if kms_key_id is not None:
                 _, shown = self._keyring.resolve(ctx.account_id, kms_key_id)
                 rec = replace(rec, kms_key_id=shown)
@@ -544,7 +476,7 @@ class SecretsService:
         move_to_version_id: str | None = None,
     ) -> tuple[str, str]:
         with self._storage.write() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
+            rec = get_live_secret(tx, ctx, secret_id)
             labels = tx.labels(rec.pk)
             versions = [v.version_id for v in tx.versions(rec.pk)]
             new = staging.move_label(
@@ -573,7 +505,7 @@ class SecretsService:
 
     def describe_secret(self, ctx: RequestContext, *, secret_id: str) -> SecretMeta:
         with self._storage.read() as tx:
-            rec = self._get(tx, ctx, secret_id)
+            rec = get_secret(tx, ctx, secret_id)
             return self._meta(rec, tx.labels(rec.pk))
 
     def list_secrets(
@@ -591,7 +523,7 @@ class SecretsService:
         parsed = filters_.parse_filters(list(filters) if filters is not None else None)
         limit = max_results or 100
         column = _SORT_COLUMNS[sort_by]
-        cursor = _decode_token(next_token)
+        cursor = decode_token(next_token)
         after: tuple[object, int] | None = None
         if cursor is not None:
             if len(cursor) != 3 or cursor[0] != column or not isinstance(cursor[2], int):
@@ -632,7 +564,7 @@ class SecretsService:
         token = None
         if more and found:
             last = found[-1]
-            token = _encode_token([column, _sort_value(last, column), last.pk])
+            token = encode_token([column, _sort_value(last, column), last.pk])
         return [self._meta(r, labels[r.pk]) for r in found], token
 
     def list_secret_version_ids(
@@ -645,7 +577,7 @@ class SecretsService:
         include_deprecated: bool | None = None,
     ) -> tuple[str, str, list[VersionEntry], str | None]:
         with self._storage.read() as tx:
-            rec = self._get(tx, ctx, secret_id)
+            rec = get_secret(tx, ctx, secret_id)
             labels = tx.labels(rec.pk)
             versions = tx.versions(rec.pk)
         by_version = staging.stages_by_version(labels)
@@ -662,8 +594,8 @@ class SecretsService:
             for v in reversed(versions)
             if include_deprecated or v.version_id in by_version
         ]
-        page, token = _page(entries, max_results, next_token)
-        return rec.arn, rec.name, page, token
+        chunk, token = page(entries, max_results, next_token)
+        return rec.arn, rec.name, chunk, token
 
     # -- lifecycle ----------------------------------------------------------------------
     def delete_secret(
@@ -686,7 +618,7 @@ class SecretsService:
             )
         now = self._clock.now()
         with self._storage.write() as tx:
-            rec = self._find(tx, ctx, secret_id)
+            rec = find_secret(tx, ctx, secret_id)
             if force_delete_without_recovery:
                 # AWS: forcing the deletion of a missing secret is not an error.
                 if rec is None:
@@ -696,14 +628,14 @@ class SecretsService:
             if rec is None:
                 raise NotFound("Secrets Manager can't find the specified secret.")
             if rec.deleted_at is not None:
-                raise InvalidRequest(_MARKED_FOR_DELETION)
+                raise InvalidRequest(MARKED_FOR_DELETION)
             purge_at = now + days * _DAY
             tx.update_secret(replace(rec, deleted_at=now, purge_at=purge_at))
         return rec.arn, rec.name, purge_at
 
     def restore_secret(self, ctx: RequestContext, *, secret_id: str) -> tuple[str, str]:
         with self._storage.write() as tx:
-            rec = self._get(tx, ctx, secret_id)
+            rec = get_secret(tx, ctx, secret_id)
             if rec.deleted_at is not None:
                 tx.update_secret(replace(rec, deleted_at=None, purge_at=None))
         return rec.arn, rec.name
@@ -721,7 +653,7 @@ class SecretsService:
         self, ctx: RequestContext, *, secret_id: str, tags: Sequence[dict[str, Any]]
     ) -> None:
         with self._storage.write() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
+            rec = get_live_secret(tx, ctx, secret_id)
             merged = dict(rec.tags)
             merged.update(_tags_from_wire(tags))
             _check_tags(list(merged.items()))
@@ -731,82 +663,9 @@ class SecretsService:
         self, ctx: RequestContext, *, secret_id: str, tag_keys: Sequence[str]
     ) -> None:
         with self._storage.write() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
+            rec = get_live_secret(tx, ctx, secret_id)
             drop = set(tag_keys)
             tx.update_secret(replace(rec, tags=tuple((k, v) for k, v in rec.tags if k not in drop)))
-
-    # -- resource policies --------------------------------------------------------------
-    @staticmethod
-    def _policy_name(policy_name: str | None, for_write: bool) -> str:
-        name = policy_name or DEFAULT_POLICY
-        if for_write and name != DEFAULT_POLICY:
-            raise InvalidParameter("You can only attach the default resource policy.")
-        return name
-
-    def put_resource_policy(
-        self,
-        ctx: RequestContext,
-        *,
-        secret_id: str,
-        resource_policy: str,
-        policy_name: str | None = None,
-        block_public_policy: bool | None = None,
-    ) -> tuple[str, str, str]:
-        name = self._policy_name(policy_name, for_write=True)
-        problems = policy_grammar.check_policy(resource_policy)
-        if problems:
-            raise MalformedPolicy(problems[0].message)
-        if block_public_policy and policy_grammar.is_public(json.loads(resource_policy)):
-            raise PublicPolicy(
-                "This resource policy contains a statement that grants public access."
-            )
-        with self._storage.write() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
-            tx.put_policy(rec.pk, name, resource_policy)
-        return rec.arn, rec.name, name
-
-    def get_resource_policy(
-        self, ctx: RequestContext, *, secret_id: str, policy_name: str | None = None
-    ) -> tuple[str, str, str | None, str]:
-        name = self._policy_name(policy_name, for_write=False)
-        with self._storage.read() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
-            document = tx.policy(rec.pk, name)
-        if document is None and name != DEFAULT_POLICY:
-            raise NotFound(f"Secrets Manager can't find the resource policy {name}.")
-        return rec.arn, rec.name, document, name
-
-    def delete_resource_policy(
-        self, ctx: RequestContext, *, secret_id: str, policy_name: str | None = None
-    ) -> tuple[str, str, str]:
-        name = self._policy_name(policy_name, for_write=True)
-        with self._storage.write() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
-            tx.delete_policy(rec.pk, name)
-        return rec.arn, rec.name, name
-
-    def list_resource_policies(
-        self,
-        ctx: RequestContext,
-        *,
-        secret_id: str,
-        max_results: int | None = None,
-        next_token: str | None = None,
-    ) -> tuple[list[str], str | None]:
-        with self._storage.read() as tx:
-            rec = self._get_live(tx, ctx, secret_id)
-            found = tx.policy_names(rec.pk)
-        ordered = sorted(found, key=lambda n: (n != DEFAULT_POLICY, n))
-        return _page(ordered, max_results, next_token)
-
-    def validate_resource_policy(
-        self, ctx: RequestContext, *, resource_policy: str, secret_id: str | None = None
-    ) -> list[policy_grammar.PolicyProblem]:
-        """Grammar checks now; deeper analysis arrives with access control."""
-        if secret_id is not None:
-            with self._storage.read() as tx:
-                self._get_live(tx, ctx, secret_id)
-        return policy_grammar.check_policy(resource_policy)
 
     # -- passwords ----------------------------------------------------------------------
     @staticmethod
