@@ -132,3 +132,31 @@ def test_values_survive_reopen_with_same_root_key(tmp_path: Path) -> None:
     assert second.secrets.get_secret_value(ctx, secret_id="keep").binary == b"\x00\x01"
     assert second.identity.secret_for(key.principal.access_key_id) == key.secret_access_key
     second.storage.close()
+
+
+def test_deactivated_or_deleted_key_stops_at_once(tmp_path: Path) -> None:
+    """A key changed in the store by another process is refused on the very next lookup."""
+    settings = load_settings(overrides={"data_dir": str(tmp_path)})
+    server = build(settings)
+    key = server.identity.create_account()
+    akid = key.principal.access_key_id
+    assert server.identity.secret_for(akid) == key.secret_access_key
+    assert server.identity.secret_for(akid) == key.secret_access_key  # cached
+    operator = build(settings)  # stands for `strongroom ...` run against the same store
+    with operator.storage.write() as tx:
+        tx._c.execute(  # type: ignore[attr-defined]
+            "UPDATE access_keys SET status = 'Inactive' WHERE access_key_id = ?", (akid,)
+        )
+    assert server.identity.secret_for(akid) is None
+    with operator.storage.write() as tx:
+        tx._c.execute(  # type: ignore[attr-defined]
+            "UPDATE access_keys SET status = 'Active' WHERE access_key_id = ?", (akid,)
+        )
+    assert server.identity.secret_for(akid) == key.secret_access_key
+    with operator.storage.write() as tx:
+        tx._c.execute(  # type: ignore[attr-defined]
+            "DELETE FROM access_keys WHERE access_key_id = ?", (akid,)
+        )
+    assert server.identity.secret_for(akid) is None
+    operator.storage.close()
+    server.storage.close()

@@ -39,24 +39,34 @@ class Identity:
         self._storage = storage
         self._root = root
         self._clock = clock
-        self._cache: dict[str, AccessKey] = {}
+        # access key id -> (key, store change token when last checked, sealed secret)
+        self._cache: dict[str, tuple[AccessKey, object, bytes]] = {}
         self._lock = threading.Lock()
 
     def lookup(self, access_key_id: str) -> AccessKey | None:
-        """The active key with this id, or None (unknown or inactive)."""
-        key = self._cache.get(access_key_id)
-        if key is not None:
-            return key
+        """The active key with this id, or None (unknown or inactive).
+
+        A deleted or deactivated key stops working on the very next request: the cached
+        key is trusted only while the store reports no commit since it was checked.
+        """
+        token = self._storage.change_token()
+        cached = self._cache.get(access_key_id)
+        if cached is not None and cached[1] == token:
+            return cached[0]
         with self._storage.read() as tx:
             rec = tx.access_key(access_key_id)
         if rec is None or rec.status != "Active":
+            self._cache.pop(access_key_id, None)
             return None
-        try:
-            secret = self._root.unwrap(rec.sealed_secret, _context(access_key_id)).decode()
-        except DecryptionFailed:
-            return None
-        key = AccessKey(Principal(rec.account_id, rec.user_name, access_key_id), secret)
-        self._cache[access_key_id] = key
+        if cached is not None and cached[2] == rec.sealed_secret:
+            key = cached[0]  # unchanged: no need to unwrap again
+        else:
+            try:
+                secret = self._root.unwrap(rec.sealed_secret, _context(access_key_id)).decode()
+            except DecryptionFailed:
+                return None
+            key = AccessKey(Principal(rec.account_id, rec.user_name, access_key_id), secret)
+        self._cache[access_key_id] = (key, token, rec.sealed_secret)
         return key
 
     def secret_for(self, access_key_id: str) -> str | None:
@@ -87,6 +97,4 @@ class Identity:
                         created_at=now,
                     )
                 )
-            key = AccessKey(Principal(account_id, user_name, akid), secret)
-            self._cache[akid] = key
-            return key
+            return AccessKey(Principal(account_id, user_name, akid), secret)

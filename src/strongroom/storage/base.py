@@ -199,6 +199,11 @@ class StagedValue:
 class Storage(Protocol):
     """A backend: opens transactions. Safe to share between threads."""
 
+    def change_token(self) -> object:
+        """A value that differs after any commit by any connection or process; equal
+        tokens mean nothing changed in between, so cached reads are still current."""
+        ...
+
     def staged_value(
         self, account_id: str, *, name: str | None, arn: str | None, stage: str
     ) -> StagedValue | None:

@@ -376,6 +376,7 @@ class SqliteStorage:
         self._path = str(path)
         self._local = threading.local()
         self._write_lock = threading.Lock()
+        self._writes = 0
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._migrate()
@@ -428,17 +429,17 @@ class SqliteStorage:
         self, account_id: str, *, name: str | None, arn: str | None, stage: str
     ) -> StagedValue | None:
         # A per-thread cache of rows (ciphertext and metadata, never plaintext), valid while
-        # no connection, in this process or another, has committed since it was filled:
-        # PRAGMA data_version changes exactly then, so a hit is never stale.
+        # no connection, in this process or another, has committed since it was filled
+        # (see change_token), so a hit is never stale.
         conn = self._conn()
         local = self._local
-        data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        token = self.change_token()
         cache: dict[tuple[str, str | None, str | None, str], StagedValue] | None = getattr(
             local, "staged", None
         )
-        if cache is None or local.data_version != data_version:
+        if cache is None or local.staged_token != token:
             cache = local.staged = {}
-            local.data_version = data_version
+            local.staged_token = token
         key = (account_id, name, arn, stage)
         hit = cache.get(key)
         if hit is not None:
@@ -469,6 +470,12 @@ class SqliteStorage:
         cache[key] = found
         return found
 
+    def change_token(self) -> tuple[int, int]:
+        # data_version moves when another connection (thread or process) commits; the
+        # counter covers this process's own write transactions, committed or not.
+        row = self._conn().execute("PRAGMA data_version").fetchone()
+        return int(row[0]), self._writes
+
     @contextmanager
     def read(self) -> Iterator[_Tx]:
         conn = self._conn()
@@ -488,10 +495,12 @@ class SqliteStorage:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            else:
+                conn.execute("COMMIT")
             finally:
-                # data_version does not move for this connection's own commits.
+                # PRAGMA data_version does not move for this connection's own commits.
                 self._local.staged = None
-            conn.execute("COMMIT")
+                self._writes += 1
 
     def schema_version(self) -> int:
         with self.read() as _:
