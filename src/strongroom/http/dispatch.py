@@ -177,8 +177,8 @@ class Dispatcher:
         method = self._methods[operation]
         args: tuple[RequestContext, ...] = ()
         if spec.needs_context:
-            key = self._identity.lookup(akid)
-            if key is None:  # deactivated between verification and now
+            key = self._identity.verified(akid)  # SigV4 just checked it against the store
+            if key is None:  # deleted between verification and now
                 raise errors.UnrecognizedClient()
             args = (RequestContext(key.principal, self._region, request_id),)
         if spec.writes:

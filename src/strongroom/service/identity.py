@@ -69,6 +69,11 @@ class Identity:
         self._cache[access_key_id] = (key, token, rec.sealed_secret)
         return key
 
+    def verified(self, access_key_id: str) -> AccessKey | None:
+        """The key :meth:`lookup` checked for this same request (no second store check)."""
+        cached = self._cache.get(access_key_id)
+        return cached[0] if cached is not None else None
+
     def secret_for(self, access_key_id: str) -> str | None:
         """SigV4's lookup: the secret access key, or None."""
         key = self.lookup(access_key_id)
