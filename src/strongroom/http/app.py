@@ -15,12 +15,14 @@ from strongroom.crypto.envelope import Envelope
 from strongroom.crypto.keys import KeyService
 from strongroom.crypto.rootkey import FileRootKey, RootKey
 from strongroom.http.dispatch import Dispatcher
+from strongroom.http.query_front import QueryFront
 from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SigV4Verifier
 from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
 from strongroom.service.policies import ResourcePolicyService
 from strongroom.service.secrets import SecretsService
+from strongroom.service.sts import StsService
 from strongroom.settings import Settings
 from strongroom.storage.sqlite import SqliteStorage
 
@@ -93,10 +95,17 @@ class StrongroomApp:
                 components.clock, settings.path(settings.purge.clock_offset_file)
             )
         self._purge_clock = purge_clock
+        verifier = SigV4Verifier(
+            settings.server.region, components.identity.secret_for, components.clock
+        )
         self._dispatcher = Dispatcher(
             model=ServiceModel.load(),
-            verifier=SigV4Verifier(
-                settings.server.region, components.identity.secret_for, components.clock
+            verifier=verifier,
+            query=QueryFront(
+                verifier=verifier,
+                identity=components.identity,
+                sts=StsService(),
+                region=settings.server.region,
             ),
             identity=components.identity,
             services={"secrets": components.secrets, "policies": components.policies},

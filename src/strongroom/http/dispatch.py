@@ -14,6 +14,7 @@ from concurrent.futures import Executor
 from typing import Any
 
 from strongroom import errors
+from strongroom.http import query_front
 from strongroom.protocol import json11
 from strongroom.protocol.faults import fault
 from strongroom.protocol.secretsmanager import LATER, OPERATIONS, snake_case
@@ -57,6 +58,7 @@ class Dispatcher:
         region: str,
         max_body_bytes: int,
         writer: Executor,
+        query: query_front.QueryFront | None = None,
     ) -> None:
         self._model = model
         self._verifier = verifier
@@ -64,6 +66,7 @@ class Dispatcher:
         self._region = region
         self._max_body = max_body_bytes
         self._writer = writer
+        self._query = query
         self._targets = {model.target_prefix: frozenset(model.operations)}
         self._methods = {
             op: getattr(services[spec.service], spec.method) for op, spec in OPERATIONS.items()
@@ -89,11 +92,27 @@ class Dispatcher:
         operation = "-"
         akid = "-"
         try:
-            if method != "POST" or path != "/":
+            if path != "/" or method not in {"POST", "GET"}:
                 raise _Fail(errors.UnknownOperation("The requested operation is not recognized."))
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
             header_map = dict(headers)
             body = await self._read_body(header_map, receive)
+            if "x-amz-target" not in header_map and self._query is not None:
+                # No target: AWS's query protocol (STS, IAM), answered in XML.
+                status, payload, operation, akid = self._query.handle(
+                    method=method,
+                    raw_path=(scope.get("raw_path") or path.encode()).decode("latin-1"),
+                    query_string=scope.get("query_string", b"").decode("latin-1"),
+                    headers=headers,
+                    header_map=header_map,
+                    body=body,
+                    request_id=request_id,
+                )
+                await _respond(send, status, payload, request_id, query_front.CONTENT_TYPE)
+                log.info("%s %s %s %d", request_id, operation, akid, status)
+                return
+            if method != "POST":
+                raise _Fail(errors.UnknownOperation("The requested operation is not recognized."))
             try:
                 _, operation = json11.parse_target(header_map.get("x-amz-target"), self._targets)
             except errors.ServiceError as exc:

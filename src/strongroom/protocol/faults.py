@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strongroom import errors
 
-__all__ = ["CODES", "fault"]
+__all__ = ["CODES", "QUERY_CODES", "fault", "query_fault"]
 
 # Ordered from specific to general is not needed: lookup walks the class's MRO.
 CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
@@ -45,3 +45,40 @@ def fault(exc: errors.ServiceError) -> tuple[int, str]:
         if found is not None:
             return found
     return 500, "InternalServiceError"
+
+
+# The query protocol (IAM, STS) names the same meanings with its own codes and statuses.
+QUERY_CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
+    errors.NotFound: (404, "NoSuchEntity"),
+    errors.AlreadyExists: (409, "EntityAlreadyExists"),
+    errors.LimitExceeded: (409, "LimitExceeded"),
+    errors.MalformedPolicy: (400, "MalformedPolicyDocument"),
+    errors.InvalidParameter: (400, "InvalidInput"),
+    errors.InvalidRequest: (400, "InvalidInput"),
+    errors.InvalidNextToken: (400, "InvalidInput"),
+    errors.PublicPolicy: (400, "InvalidInput"),
+    errors.EncryptionFailed: (400, "InvalidInput"),
+    errors.DecryptionFailed: (400, "InvalidInput"),
+    errors.PreconditionNotMet: (409, "DeleteConflict"),
+    errors.InputError: (400, "ValidationError"),
+    errors.UnknownOperation: (400, "InvalidAction"),
+    errors.NotSupported: (400, "InvalidAction"),
+    errors.RequestTooLarge: (413, "RequestEntityTooLarge"),
+    errors.MissingAuthentication: (403, "MissingAuthenticationToken"),
+    errors.IncompleteSignature: (400, "IncompleteSignature"),
+    errors.UnrecognizedClient: (403, "InvalidClientTokenId"),
+    errors.InvalidSignature: (403, "SignatureDoesNotMatch"),
+    errors.AuthError: (403, "AccessDenied"),
+    errors.AccessDenied: (403, "AccessDenied"),
+    errors.InternalError: (500, "InternalFailure"),
+    errors.ServiceError: (500, "InternalFailure"),
+}
+
+
+def query_fault(exc: errors.ServiceError) -> tuple[int, str]:
+    """The query protocol's status and code for ``exc`` (nearest class in the MRO)."""
+    for cls in type(exc).__mro__:
+        found = QUERY_CODES.get(cls)
+        if found is not None:
+            return found
+    return 500, "InternalFailure"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 
 __all__ = ["Principal", "RequestContext"]
@@ -18,6 +20,12 @@ class Principal:
     @property
     def arn(self) -> str:
         return f"arn:aws:iam::{self.account_id}:user/{self.user_name}"
+
+    @property
+    def user_id(self) -> str:
+        """A stable unique id in the form AWS gives IAM users (``AIDA`` + 17 characters)."""
+        digest = hashlib.sha256(f"{self.account_id}:{self.user_name}".encode()).digest()
+        return "AIDA" + base64.b32encode(digest).decode()[:17]
 
 
 @dataclass(frozen=True, slots=True)
