@@ -49,13 +49,14 @@ def test_wrong_secret_is_signature_does_not_match(server: Any) -> None:
 
 
 def test_unserved_query_operations_fail_clearly(server: Any) -> None:
-    """Unserved STS operations and IAM fail with a clear error, never a fake success."""
+    """Unserved STS and IAM operations fail with a clear error, never a fake success."""
     with pytest.raises(ClientError) as exc:
         server.client("sts").get_session_token()
     assert "not supported" in exc.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as exc:
-        server.client("iam").list_users()
+        server.client("iam").list_roles()
     assert exc.value.response["Error"]["Code"] == "InvalidAction"
+    assert "not supported" in exc.value.response["Error"]["Message"]
 
 
 def test_aws_cli_get_caller_identity(server: Any) -> None:

@@ -18,6 +18,7 @@ from strongroom.http.dispatch import Dispatcher
 from strongroom.http.query_front import QueryFront
 from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SigV4Verifier
+from strongroom.service.iam import IamService
 from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
 from strongroom.service.policies import ResourcePolicyService
@@ -103,8 +104,15 @@ class StrongroomApp:
             verifier=verifier,
             query=QueryFront(
                 verifier=verifier,
+                # IAM is a global service: clients sign it for us-east-1 whatever our region.
+                iam_verifier=SigV4Verifier(
+                    "us-east-1", components.identity.secret_for, components.clock
+                ),
                 identity=components.identity,
-                sts=StsService(),
+                services={
+                    "sts": StsService(),
+                    "iam": IamService(components.storage, components.identity, components.clock),
+                },
                 region=settings.server.region,
             ),
             identity=components.identity,
@@ -150,6 +158,7 @@ class StrongroomApp:
                 await task
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._writer, self.components.secrets.flush_access_days)
+        await loop.run_in_executor(self._writer, self.components.identity.flush_use)
         self._writer.shutdown(wait=True)
         self.components.storage.close()
 
@@ -173,6 +182,7 @@ class StrongroomApp:
             await asyncio.sleep(1.0)
             try:
                 await loop.run_in_executor(self._writer, self.components.secrets.flush_access_days)
+                await loop.run_in_executor(self._writer, self.components.identity.flush_use)
             except Exception:
                 log.exception("could not record last-accessed dates; will retry")
 

@@ -127,6 +127,7 @@ class Dispatcher:
             except errors.ServiceError as exc:
                 raise _Fail(exc) from None
             akid = caller.access_key_id
+            self._identity.note_use(akid, _SERVICE, caller.region)
             ctype = header_map.get("content-type", "").split(";", 1)[0].strip().lower()
             if ctype and ctype not in _ACCEPTED_TYPES:
                 raise _Fail(errors.Serialization(f"Unsupported Content-Type: {ctype[:64]}"))

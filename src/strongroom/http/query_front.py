@@ -6,26 +6,23 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from strongroom import errors
 from strongroom.protocol import query
 from strongroom.protocol.faults import query_fault
+from strongroom.protocol.iam import IAM_OUTPUTS, STS_OUTPUTS
+from strongroom.protocol.secretsmanager import snake_case
 from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
 from strongroom.service.context import RequestContext
 from strongroom.service.identity import Identity
-from strongroom.service.sts import StsService
 
 __all__ = ["CONTENT_TYPE", "QueryFront"]
 
 CONTENT_TYPE = b"text/xml"
 
 
-def _camel(result: object) -> dict[str, Any]:
-    """A service dataclass as the model's member names (``user_id`` -> ``UserId``)."""
-    fields: dict[str, Any] = asdict(result)  # type: ignore[call-overload]
-    return {"".join(p.title() for p in k.split("_")): v for k, v in fields.items()}
+_Render = Callable[[Any], dict[str, Any]]
 
 
 def scope_service(headers: Mapping[str, str], query_string: str) -> str | None:
@@ -48,14 +45,25 @@ class QueryFront:
     """Serves query-protocol operations; everything else there is InvalidAction."""
 
     def __init__(
-        self, *, verifier: SigV4Verifier, identity: Identity, sts: StsService, region: str
+        self,
+        *,
+        verifier: SigV4Verifier,
+        iam_verifier: SigV4Verifier,
+        identity: Identity,
+        services: Mapping[str, object],
+        region: str,
     ) -> None:
-        self._verifier = verifier
+        self._verifiers = {"sts": verifier, "iam": iam_verifier}
         self._identity = identity
         self._region = region
-        self._models = {"sts": query.QueryModel.load("sts")}
-        self._operations: dict[str, dict[str, Callable[[RequestContext], object]]] = {
-            "sts": {"GetCallerIdentity": sts.get_caller_identity}
+        self._models = {"sts": query.QueryModel.load("sts"), "iam": query.QueryModel.load("iam")}
+        tables = {"sts": STS_OUTPUTS, "iam": IAM_OUTPUTS}
+        self._operations: dict[str, dict[str, tuple[Callable[..., object], _Render]]] = {
+            name: {
+                op: (getattr(services[name], method), render)
+                for op, (method, render) in table.items()
+            }
+            for name, table in tables.items()
         }
 
     def handle(
@@ -80,26 +88,25 @@ class QueryFront:
                 raise errors.UnknownOperation(
                     f"The {service[:32]!r} service is not served by this Strongroom release."
                 )
-            caller = self._verifier.verify(
+            caller = self._verifiers[service].verify(
                 SignedRequest(method, raw_path, query_string, headers, body), service
             )
             akid = caller.access_key_id
-            operation, _params = query.decode_request(model, body, query_string)
-            serve = self._operations[service].get(operation)
-            if serve is None:
+            self._identity.note_use(akid, service, caller.region)
+            operation, params = query.decode_request(model, body, query_string)
+            served = self._operations[service].get(operation)
+            if served is None:
                 raise errors.NotSupported(
                     f"{operation} is not supported by this Strongroom server yet."
                 )
             key = self._identity.verified(akid)
             if key is None:
                 raise errors.UnrecognizedClient()
-            result = serve(RequestContext(key.principal, self._region, request_id))
-            return (
-                200,
-                query.encode_response(model, operation, _camel(result), request_id),
-                (operation),
-                akid,
-            )
+            serve, render = served
+            ctx = RequestContext(key.principal, self._region, request_id)
+            result = serve(ctx, **{snake_case(k): v for k, v in params.items()})
+            payload = query.encode_response(model, operation, render(result), request_id)
+            return 200, payload, operation, akid
         except errors.ServiceError as exc:
             status, code = query_fault(exc)
             if model is not None and code in model.errors:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
+
+from strongroom.domain import iam
 
 __all__ = ["Principal", "RequestContext"]
 
@@ -23,9 +23,7 @@ class Principal:
 
     @property
     def user_id(self) -> str:
-        """A stable unique id in the form AWS gives IAM users (``AIDA`` + 17 characters)."""
-        digest = hashlib.sha256(f"{self.account_id}:{self.user_name}".encode()).digest()
-        return "AIDA" + base64.b32encode(digest).decode()[:17]
+        return iam.user_id(self.account_id, self.user_name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from strongroom.clock import Clock
 from strongroom.crypto.rootkey import RootKey
 from strongroom.errors import DecryptionFailed
 from strongroom.service.context import Principal
-from strongroom.storage.base import AccessKeyRecord, Storage
+from strongroom.storage.base import AccessKeyRecord, KeyUseRecord, Storage, UserRecord, WriteTx
 
 __all__ = ["AccessKey", "Identity"]
 
@@ -42,6 +42,7 @@ class Identity:
         # access key id -> (key, store change token when last checked, sealed secret)
         self._cache: dict[str, tuple[AccessKey, object, bytes]] = {}
         self._lock = threading.Lock()
+        self._uses: dict[str, KeyUseRecord] = {}
 
     def lookup(self, access_key_id: str) -> AccessKey | None:
         """The active key with this id, or None (unknown or inactive).
@@ -79,6 +80,22 @@ class Identity:
         key = self.lookup(access_key_id)
         return key.secret_access_key if key else None
 
+    def new_access_key(self, tx: WriteTx, account_id: str, user_name: str) -> AccessKey:
+        """Create (inside ``tx``) an active access key for an existing user."""
+        akid = "AKIA" + "".join(secrets.choice(_AKID_ALPHABET) for _ in range(16))
+        secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+        tx.insert_access_key(
+            AccessKeyRecord(
+                access_key_id=akid,
+                account_id=account_id,
+                user_name=user_name,
+                sealed_secret=self._root.wrap(secret.encode(), _context(akid)),
+                status="Active",
+                created_at=self._clock.now(),
+            )
+        )
+        return AccessKey(Principal(account_id, user_name, akid), secret)
+
     def create_account(self, account_id: str | None = None, user_name: str = "admin") -> AccessKey:
         """Create an account with an administrator user and its access key."""
         with self._lock:
@@ -87,19 +104,23 @@ class Identity:
                 if account_id[0] == "0":
                     account_id = "1" + account_id[1:]
             now = self._clock.now()
-            akid = "AKIA" + "".join(secrets.choice(_AKID_ALPHABET) for _ in range(16))
-            secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
             with self._storage.write() as tx:
                 if not tx.account_exists(account_id):
                     tx.insert_account(account_id, now)
-                tx.insert_access_key(
-                    AccessKeyRecord(
-                        access_key_id=akid,
-                        account_id=account_id,
-                        user_name=user_name,
-                        sealed_secret=self._root.wrap(secret.encode(), _context(akid)),
-                        status="Active",
-                        created_at=now,
-                    )
-                )
-            return AccessKey(Principal(account_id, user_name, akid), secret)
+                if tx.user(account_id, user_name) is None:
+                    tx.insert_user(UserRecord(account_id, user_name, "/", now, ()))
+                return self.new_access_key(tx, account_id, user_name)
+
+    def note_use(self, access_key_id: str, service: str, region: str) -> None:
+        """Remember that a key was just used (written by :meth:`flush_use`)."""
+        self._uses[access_key_id] = KeyUseRecord(access_key_id, self._clock.now(), service, region)
+
+    def flush_use(self) -> int:
+        """Write the remembered last uses in one transaction; returns how many."""
+        uses, self._uses = self._uses, {}
+        if not uses:
+            return 0
+        with self._storage.write() as tx:
+            for use in uses.values():
+                tx.record_key_use(use)
+        return len(uses)

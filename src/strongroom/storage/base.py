@@ -15,11 +15,13 @@ from typing import Protocol
 __all__ = [
     "AccessKeyRecord",
     "KeyMaterialRecord",
+    "KeyUseRecord",
     "ListQuery",
     "ReadTx",
     "SecretRecord",
     "StagedValue",
     "Storage",
+    "UserRecord",
     "VersionRecord",
     "WriteTx",
 ]
@@ -64,6 +66,25 @@ class AccessKeyRecord:
     sealed_secret: bytes
     status: str
     created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    account_id: str
+    user_name: str
+    path: str
+    created_at: float
+    tags: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUseRecord:
+    """When and where an access key was last used (None: never)."""
+
+    access_key_id: str
+    used_at: float | None
+    service: str | None
+    region: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +150,18 @@ class ReadTx(Protocol):
 
     def all_key_material(self) -> list[KeyMaterialRecord]: ...
 
+    def user(self, account_id: str, user_name: str) -> UserRecord | None:
+        """The IAM user with this name (compared ignoring case, as IAM does)."""
+        ...
+
+    def users(self, account_id: str, path_prefix: str) -> list[UserRecord]:
+        """The account's users whose path starts with ``path_prefix``, by name."""
+        ...
+
+    def user_access_keys(self, account_id: str, user_name: str) -> list[AccessKeyRecord]: ...
+
+    def key_use(self, access_key_id: str) -> KeyUseRecord | None: ...
+
     def key_by_alias(self, account_id: str, alias: str) -> str | None: ...
 
     def account_exists(self, account_id: str) -> bool: ...
@@ -180,6 +213,16 @@ class WriteTx(ReadTx, Protocol):
     ) -> None: ...
 
     def insert_key_material(self, key_id: str, version: int, wrapped: bytes) -> None: ...
+
+    def insert_user(self, record: UserRecord) -> None: ...
+
+    def delete_user(self, account_id: str, user_name: str) -> None: ...
+
+    def set_access_key_status(self, access_key_id: str, status: str) -> None: ...
+
+    def delete_access_key(self, access_key_id: str) -> None: ...
+
+    def record_key_use(self, use: KeyUseRecord) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,11 @@ from typing import Any
 from strongroom.storage.base import (
     AccessKeyRecord,
     KeyMaterialRecord,
+    KeyUseRecord,
     ListQuery,
     SecretRecord,
     StagedValue,
+    UserRecord,
     VersionRecord,
     iter_chunks,
 )
@@ -79,6 +81,10 @@ def _secret(row: Sequence[Any]) -> SecretRecord:
         purge_at=row[12],
         tags=tuple((k, v) for k, v in json.loads(row[13])),
     )
+
+
+def _user(row: Sequence[Any]) -> UserRecord:
+    return UserRecord(row[0], row[1], row[2], row[3], tuple((k, v) for k, v in json.loads(row[4])))
 
 
 def _version(row: Sequence[Any]) -> VersionRecord:
@@ -212,6 +218,38 @@ class _Tx:
             "FROM kms_keys k JOIN kms_key_material m ON m.key_id = k.key_id"
         ).fetchall()
         return [KeyMaterialRecord(*r) for r in rows]
+
+    def user(self, account_id: str, user_name: str) -> UserRecord | None:
+        row = self._c.execute(
+            "SELECT account_id, user_name, path, created_at, tags FROM iam_users "
+            "WHERE account_id = ? AND user_name_lower = ?",
+            (account_id, user_name.lower()),
+        ).fetchone()
+        return _user(row) if row else None
+
+    def users(self, account_id: str, path_prefix: str) -> list[UserRecord]:
+        rows = self._c.execute(
+            "SELECT account_id, user_name, path, created_at, tags FROM iam_users "
+            "WHERE account_id = ? AND substr(path, 1, ?) = ? ORDER BY user_name_lower",
+            (account_id, len(path_prefix), path_prefix),
+        ).fetchall()
+        return [_user(r) for r in rows]
+
+    def user_access_keys(self, account_id: str, user_name: str) -> list[AccessKeyRecord]:
+        rows = self._c.execute(
+            "SELECT access_key_id, account_id, user_name, sealed_secret, status, created_at "
+            "FROM access_keys WHERE account_id = ? AND lower(user_name) = ? ORDER BY created_at",
+            (account_id, user_name.lower()),
+        ).fetchall()
+        return [AccessKeyRecord(*r) for r in rows]
+
+    def key_use(self, access_key_id: str) -> KeyUseRecord | None:
+        row = self._c.execute(
+            "SELECT access_key_id, last_used_at, last_used_service, last_used_region "
+            "FROM access_keys WHERE access_key_id = ?",
+            (access_key_id,),
+        ).fetchone()
+        return KeyUseRecord(*row) if row else None
 
     def key_by_alias(self, account_id: str, alias: str) -> str | None:
         row = self._c.execute(
@@ -360,6 +398,41 @@ class _Tx:
         self._c.execute(
             "INSERT INTO kms_keys (key_id, account_id, alias, created_at) VALUES (?, ?, ?, ?)",
             (key_id, account_id, alias, created_at),
+        )
+
+    def insert_user(self, record: UserRecord) -> None:
+        self._c.execute(
+            "INSERT INTO iam_users (account_id, user_name, user_name_lower, path, created_at, "
+            "tags) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.account_id,
+                record.user_name,
+                record.user_name.lower(),
+                record.path,
+                record.created_at,
+                json.dumps(record.tags),
+            ),
+        )
+
+    def delete_user(self, account_id: str, user_name: str) -> None:
+        self._c.execute(
+            "DELETE FROM iam_users WHERE account_id = ? AND user_name_lower = ?",
+            (account_id, user_name.lower()),
+        )
+
+    def set_access_key_status(self, access_key_id: str, status: str) -> None:
+        self._c.execute(
+            "UPDATE access_keys SET status = ? WHERE access_key_id = ?", (status, access_key_id)
+        )
+
+    def delete_access_key(self, access_key_id: str) -> None:
+        self._c.execute("DELETE FROM access_keys WHERE access_key_id = ?", (access_key_id,))
+
+    def record_key_use(self, use: KeyUseRecord) -> None:
+        self._c.execute(
+            "UPDATE access_keys SET last_used_at = ?, last_used_service = ?, "
+            "last_used_region = ? WHERE access_key_id = ?",
+            (use.used_at, use.service, use.region, use.access_key_id),
         )
 
     def insert_key_material(self, key_id: str, version: int, wrapped: bytes) -> None:
