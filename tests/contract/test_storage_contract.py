@@ -3,6 +3,7 @@ with its issue)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from strongroom.storage.base import ListQuery, SecretRecord, Storage, VersionRecord
-from strongroom.storage.sqlite import SqliteStorage
+from strongroom.storage.sqlite import SqliteStorage, migrations
 
 
 @pytest.fixture(params=["sqlite"])
@@ -195,3 +196,30 @@ def test_staged_value_sees_own_writes(storage: Storage) -> None:
         tx.set_labels(pk, {"AWSCURRENT": "v2"})
     got = storage.staged_value("111111111111", name="own", arn=None, stage="AWSCURRENT")
     assert got is not None and got.version.version_id == "v2"
+
+
+def test_upgrade_from_schema_1_creates_users_for_existing_keys(tmp_path: Path) -> None:
+    """A store created before IAM users existed gains a user for each access key's owner."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    number, sql = migrations()[0]
+    assert number == 1
+    for statement in sql.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO schema_version (version) VALUES (1)")
+    conn.execute("INSERT INTO accounts VALUES ('123456789012', 1.0)")
+    conn.execute(
+        "INSERT INTO access_keys VALUES ('AKIAOLD', '123456789012', 'admin', x'00', 'Active', 5.0)"
+    )
+    conn.commit()
+    conn.close()
+    store = SqliteStorage(path)
+    with store.read() as tx:
+        user = tx.user("123456789012", "ADMIN")
+        assert user is not None and user.user_name == "admin" and user.created_at == 5.0
+        use = tx.key_use("AKIAOLD")
+        assert use is not None and use.used_at is None
+    assert store.schema_version() == 2
+    store.close()
