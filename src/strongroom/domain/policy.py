@@ -18,6 +18,12 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, Literal
 
+from strongroom.domain.policy_grammar import (
+    POLICY_KEYS,
+    PRINCIPAL_KEYS,
+    STATEMENT_KEYS,
+    VERSIONS,
+)
 from strongroom.errors import MalformedPolicy
 
 __all__ = [
@@ -38,22 +44,6 @@ _Scalar = str | bool | int | float | bytes | datetime
 ContextValue = _Scalar | Sequence[str]
 
 _VERSION_VARIABLES = "2012-10-17"
-_VERSIONS = ("2008-10-17", "2012-10-17")
-_TOP_KEYS = frozenset({"Version", "Id", "Statement"})
-_STATEMENT_KEYS = frozenset(
-    {
-        "Sid",
-        "Effect",
-        "Principal",
-        "NotPrincipal",
-        "Action",
-        "NotAction",
-        "Resource",
-        "NotResource",
-        "Condition",
-    }
-)
-_PRINCIPAL_KEYS = frozenset({"AWS", "Service", "Federated", "CanonicalUser"})
 _WITH_PRINCIPAL: frozenset[str] = frozenset({"resource", "trust"})
 _KINDS: frozenset[str] = frozenset({"identity", "resource", "trust", "session", "boundary"})
 
@@ -551,7 +541,7 @@ def _principal_ids(value: Any) -> tuple[bool, frozenset[str]]:
     ids: set[str] = set()
     everyone = False
     for key, raw in value.items():
-        if key not in _PRINCIPAL_KEYS:
+        if key not in PRINCIPAL_KEYS:
             raise _malformed(f"Invalid principal in policy: {key}")
         for item in _strings(raw, "Principal"):
             if item == "*":
@@ -646,7 +636,7 @@ class _Statement:
         if not isinstance(raw, Mapping):
             raise _malformed(_SYNTAX)
         for key in raw:
-            if key not in _STATEMENT_KEYS:
+            if key not in STATEMENT_KEYS:
                 raise _malformed(f"Unknown field {key}")
         sid = raw.get("Sid")
         if sid is not None and not isinstance(sid, str):
@@ -796,12 +786,12 @@ def parse(text: str, kind: PolicyKind, *, name: str | None = None) -> CompiledPo
     if duplicates.seen or not isinstance(doc, dict):
         raise _malformed(_SYNTAX)
     for key in doc:
-        if key not in _TOP_KEYS:
+        if key not in POLICY_KEYS:
             raise _malformed(f"Unknown field {key}")
     # Without a Version, IAM uses 2008-10-17, where variables are literal text (IAM User
     # Guide, "IAM JSON policy elements: Version").
     version = doc.get("Version", "2008-10-17")
-    if version not in _VERSIONS:
+    if version not in VERSIONS:
         raise _malformed(f"Invalid policy version: {version}")
     policy_id = doc.get("Id")
     if policy_id is not None and not isinstance(policy_id, str):

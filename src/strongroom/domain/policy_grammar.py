@@ -12,6 +12,9 @@ from typing import Any
 from strongroom.errors import MalformedPolicy
 
 __all__ = [
+    "POLICY_KEYS",
+    "PRINCIPAL_KEYS",
+    "STATEMENT_KEYS",
     "VERSIONS",
     "PolicyProblem",
     "check_policy",
@@ -21,8 +24,8 @@ __all__ = [
 
 # IAM policy grammar (IAM User Guide, "Grammar of the IAM JSON policy language").
 VERSIONS = ("2008-10-17", "2012-10-17")
-_POLICY_KEYS = frozenset({"Version", "Id", "Statement"})
-_STATEMENT_KEYS = frozenset(
+POLICY_KEYS = frozenset({"Version", "Id", "Statement"})
+STATEMENT_KEYS = frozenset(
     {
         "Sid",
         "Effect",
@@ -35,7 +38,7 @@ _STATEMENT_KEYS = frozenset(
         "Condition",
     }
 )
-_PRINCIPAL_KEYS = frozenset({"AWS", "Federated", "Service", "CanonicalUser"})
+PRINCIPAL_KEYS = frozenset({"AWS", "Federated", "Service", "CanonicalUser"})
 # IAM User Guide, "IAM JSON policy elements: Condition operators".
 _OPERATORS = frozenset(
     {
@@ -164,7 +167,7 @@ class _Checker:
             self.add(_DATA_TYPE, _DATA_TYPE_MSG)
             return
         for key in stmt:
-            if key not in _STATEMENT_KEYS:
+            if key not in STATEMENT_KEYS:
                 self.add("INVALID_POLICY_ELEMENT", "The policy element is not valid.")
         if "Sid" in stmt:
             sid = stmt["Sid"]
@@ -237,7 +240,7 @@ class _Checker:
             )
             return
         for key, ids in value.items():
-            if key not in _PRINCIPAL_KEYS:
+            if key not in PRINCIPAL_KEYS:
                 self.add("INVALID_PRINCIPAL_KEY", "The principal key is not valid.")
             elif _strings(ids) is None:
                 self.add(_DATA_TYPE, _DATA_TYPE_MSG)
@@ -329,7 +332,7 @@ def check_policy(text: str) -> list[PolicyProblem]:
         checker.add(_DATA_TYPE, _DATA_TYPE_MSG)
         return checker.problems
     for key in doc:
-        if key not in _POLICY_KEYS:
+        if key not in POLICY_KEYS:
             checker.add("INVALID_POLICY_ELEMENT", "The policy element is not valid.")
     if "Version" in doc and doc["Version"] not in VERSIONS:
         checker.add(
