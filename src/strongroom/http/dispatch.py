@@ -98,8 +98,10 @@ class Dispatcher:
             header_map = dict(headers)
             body = await self._read_body(header_map, receive)
             if "x-amz-target" not in header_map and self._query is not None:
-                # No target: AWS's query protocol (STS, IAM), answered in XML.
-                status, payload, operation, akid = self._query.handle(
+                # No target: AWS's query protocol (STS, IAM), answered in XML. These are
+                # rare administrative calls, some of them writes: run them on the writer.
+                handle = functools.partial(
+                    self._query.handle,
                     method=method,
                     raw_path=(scope.get("raw_path") or path.encode()).decode("latin-1"),
                     query_string=scope.get("query_string", b"").decode("latin-1"),
@@ -108,6 +110,8 @@ class Dispatcher:
                     body=body,
                     request_id=request_id,
                 )
+                loop = asyncio.get_running_loop()
+                status, payload, operation, akid = await loop.run_in_executor(self._writer, handle)
                 await _respond(send, status, payload, request_id, query_front.CONTENT_TYPE)
                 log.info("%s %s %s %d", request_id, operation, akid, status)
                 return
