@@ -199,7 +199,7 @@ def test_staged_value_sees_own_writes(storage: Storage) -> None:
 
 
 def test_upgrade_from_schema_1_creates_users_for_existing_keys(tmp_path: Path) -> None:
-    """A store created before IAM users existed gains a user for each access key's owner."""
+    """A store from before IAM users gains a user, with full access, per key owner."""
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
@@ -221,5 +221,7 @@ def test_upgrade_from_schema_1_creates_users_for_existing_keys(tmp_path: Path) -
         assert user is not None and user.user_name == "admin" and user.created_at == 5.0
         use = tx.key_use("AKIAOLD")
         assert use is not None and use.used_at is None
-    assert store.schema_version() == 2
+        # Before enforcement every user could do everything: kept as an explicit policy.
+        assert list(tx.user_policies("123456789012", "admin")) == ["AdministratorAccess"]
+    assert store.schema_version() == 3
     store.close()

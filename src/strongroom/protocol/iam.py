@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 from strongroom.domain.iam import AccessKeyInfo, IamUser, KeyLastUsed
 
@@ -69,6 +70,14 @@ IAM_OUTPUTS: Mapping[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "UpdateAccessKey": ("update_access_key", _empty),
     "DeleteAccessKey": ("delete_access_key", _empty),
     "GetAccessKeyLastUsed": ("get_access_key_last_used", _last_used),
+    "PutUserPolicy": ("put_user_policy", _empty),
+    "GetUserPolicy": (
+        "get_user_policy",
+        # IAM returns policy documents URL-encoded (botocore decodes them).
+        lambda r: {"UserName": r[0], "PolicyName": r[1], "PolicyDocument": quote(r[2])},
+    ),
+    "ListUserPolicies": ("list_user_policies", _listing("PolicyNames", lambda n: n)),
+    "DeleteUserPolicy": ("delete_user_policy", _empty),
 }
 
 STS_OUTPUTS: Mapping[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {

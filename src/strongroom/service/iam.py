@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from strongroom.clock import Clock
+from strongroom.domain import policy
 from strongroom.domain.iam import (
     MAX_ACCESS_KEYS_PER_USER,
     AccessKeyInfo,
@@ -177,6 +178,44 @@ class IamService:
         with self._storage.write() as tx:
             self._own_key(tx, ctx, access_key_id, user_name)
             tx.delete_access_key(access_key_id)
+
+    def put_user_policy(
+        self, ctx: RequestContext, *, user_name: str, policy_name: str, policy_document: str
+    ) -> None:
+        """Add or replace an inline policy; a malformed one is refused with the reason."""
+        policy.parse(policy_document, "identity", name=policy_name)
+        with self._storage.write() as tx:
+            rec = self._existing(tx, ctx.account_id, user_name)
+            tx.put_user_policy(ctx.account_id, rec.user_name, policy_name, policy_document)
+
+    def get_user_policy(
+        self, ctx: RequestContext, *, user_name: str, policy_name: str
+    ) -> tuple[str, str, str]:
+        with self._storage.read() as tx:
+            rec = self._existing(tx, ctx.account_id, user_name)
+            document = tx.user_policies(ctx.account_id, rec.user_name).get(policy_name)
+        if document is None:
+            raise NotFound(f"The user policy with name {policy_name} cannot be found.")
+        return rec.user_name, policy_name, document
+
+    def list_user_policies(
+        self,
+        ctx: RequestContext,
+        *,
+        user_name: str,
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> tuple[list[str], str | None]:
+        with self._storage.read() as tx:
+            rec = self._existing(tx, ctx.account_id, user_name)
+            names = list(tx.user_policies(ctx.account_id, rec.user_name))
+        return _page(names, marker, max_items)
+
+    def delete_user_policy(self, ctx: RequestContext, *, user_name: str, policy_name: str) -> None:
+        with self._storage.write() as tx:
+            rec = self._existing(tx, ctx.account_id, user_name)
+            if not tx.delete_user_policy(ctx.account_id, rec.user_name, policy_name):
+                raise NotFound(f"The user policy with name {policy_name} cannot be found.")
 
     def get_access_key_last_used(self, ctx: RequestContext, *, access_key_id: str) -> KeyLastUsed:
         with self._storage.read() as tx:

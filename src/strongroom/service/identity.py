@@ -16,8 +16,11 @@ from strongroom.errors import DecryptionFailed
 from strongroom.service.context import Principal
 from strongroom.storage.base import AccessKeyRecord, KeyUseRecord, Storage, UserRecord, WriteTx
 
-__all__ = ["AccessKey", "Identity"]
+__all__ = ["ADMIN_POLICY", "AccessKey", "Identity"]
 
+ADMIN_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+)
 _AKID_ALPHABET = string.ascii_uppercase + "234567"
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
@@ -109,6 +112,7 @@ class Identity:
                     tx.insert_account(account_id, now)
                 if tx.user(account_id, user_name) is None:
                     tx.insert_user(UserRecord(account_id, user_name, "/", now, ()))
+                    tx.put_user_policy(account_id, user_name, "AdministratorAccess", ADMIN_POLICY)
                 return self.new_access_key(tx, account_id, user_name)
 
     def note_use(self, access_key_id: str, service: str, region: str) -> None:

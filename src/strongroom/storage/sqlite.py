@@ -251,6 +251,14 @@ class _Tx:
         ).fetchone()
         return KeyUseRecord(*row) if row else None
 
+    def user_policies(self, account_id: str, user_name: str) -> dict[str, str]:
+        rows = self._c.execute(
+            "SELECT policy_name, document FROM iam_user_policies "
+            "WHERE account_id = ? AND user_name_lower = ? ORDER BY policy_name",
+            (account_id, user_name.lower()),
+        ).fetchall()
+        return dict(rows)
+
     def key_by_alias(self, account_id: str, alias: str) -> str | None:
         row = self._c.execute(
             "SELECT key_id FROM kms_keys WHERE account_id = ? AND alias = ?", (account_id, alias)
@@ -434,6 +442,24 @@ class _Tx:
             "last_used_region = ? WHERE access_key_id = ?",
             (use.used_at, use.service, use.region, use.access_key_id),
         )
+
+    def put_user_policy(
+        self, account_id: str, user_name: str, policy_name: str, document: str
+    ) -> None:
+        self._c.execute(
+            "INSERT INTO iam_user_policies (account_id, user_name_lower, policy_name, document) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (account_id, user_name_lower, policy_name) "
+            "DO UPDATE SET document = excluded.document",
+            (account_id, user_name.lower(), policy_name, document),
+        )
+
+    def delete_user_policy(self, account_id: str, user_name: str, policy_name: str) -> bool:
+        cur = self._c.execute(
+            "DELETE FROM iam_user_policies WHERE account_id = ? AND user_name_lower = ? "
+            "AND policy_name = ?",
+            (account_id, user_name.lower(), policy_name),
+        )
+        return cur.rowcount > 0
 
     def insert_key_material(self, key_id: str, version: int, wrapped: bytes) -> None:
         self._c.execute(
