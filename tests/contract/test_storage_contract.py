@@ -225,3 +225,14 @@ def test_upgrade_from_schema_1_creates_users_for_existing_keys(tmp_path: Path) -
         assert list(tx.user_policies("123456789012", "admin")) == ["AdministratorAccess"]
     assert store.schema_version() == 3
     store.close()
+
+
+def test_read_inside_write_joins_the_transaction(storage: Storage) -> None:
+    """A read opened inside a write on the same thread sees the write's own changes."""
+    with storage.write() as tx:
+        pk = tx.insert_secret(_secret("nested"))
+        with storage.read() as inner:
+            found = inner.get_secret(pk)
+            assert found is not None and found.name == "nested"
+    with storage.read() as tx:
+        assert tx.get_secret(pk) is not None

@@ -45,6 +45,12 @@ def test_access_key_lifecycle_applies_to_the_next_request(server: Any) -> None:
     iam = server.client("iam")
     name = _user()
     iam.create_user(UserName=name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="list",
+        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Action": "secretsmanager:ListSecrets", "Resource": "*"}]}',
+    )
     key = iam.create_access_key(UserName=name)["AccessKey"]
     assert key["Status"] == "Active" and len(key["SecretAccessKey"]) == 40
     sm = server.client(

@@ -18,6 +18,7 @@ from strongroom.http.dispatch import Dispatcher
 from strongroom.http.query_front import QueryFront
 from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SigV4Verifier
+from strongroom.service.authorize import Authorizer
 from strongroom.service.iam import IamService
 from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
@@ -58,6 +59,7 @@ class Components:
     identity: Identity
     secrets: SecretsService
     policies: ResourcePolicyService
+    authz: Authorizer
     clock: Clock
 
 
@@ -78,9 +80,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
     keyring = Keyring(storage, keys, clock, settings.server.region)
     keyring.load_all()
     identity = Identity(storage, root, clock)
-    secrets = SecretsService(storage, Envelope(keys), keyring, clock)
-    policies = ResourcePolicyService(storage)
-    return Components(settings, storage, root, keyring, identity, secrets, policies, clock)
+    authz = Authorizer(storage, clock)
+    secrets = SecretsService(storage, Envelope(keys), keyring, clock, authz)
+    policies = ResourcePolicyService(storage, authz)
+    return Components(settings, storage, root, keyring, identity, secrets, policies, authz, clock)
 
 
 class StrongroomApp:
@@ -111,7 +114,12 @@ class StrongroomApp:
                 identity=components.identity,
                 services={
                     "sts": StsService(),
-                    "iam": IamService(components.storage, components.identity, components.clock),
+                    "iam": IamService(
+                        components.storage,
+                        components.identity,
+                        components.clock,
+                        components.authz,
+                    ),
                 },
                 region=settings.server.region,
             ),

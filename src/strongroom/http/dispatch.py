@@ -100,8 +100,11 @@ class Dispatcher:
             if "x-amz-target" not in header_map and self._query is not None:
                 # No target: AWS's query protocol (STS, IAM), answered in XML. These are
                 # rare administrative calls, some of them writes: run them on the writer.
+                client = scope.get("client")
                 handle = functools.partial(
                     self._query.handle,
+                    source_ip=client[0] if client else None,
+                    secure_transport=scope.get("scheme") == "https",
                     method=method,
                     raw_path=(scope.get("raw_path") or path.encode()).decode("latin-1"),
                     query_string=scope.get("query_string", b"").decode("latin-1"),
@@ -135,7 +138,15 @@ class Dispatcher:
             ctype = header_map.get("content-type", "").split(";", 1)[0].strip().lower()
             if ctype and ctype not in _ACCEPTED_TYPES:
                 raise _Fail(errors.Serialization(f"Unsupported Content-Type: {ctype[:64]}"))
-            result = await self._call(operation, caller.access_key_id, request_id, body)
+            client = scope.get("client")
+            result = await self._call(
+                operation,
+                caller.access_key_id,
+                request_id,
+                body,
+                source_ip=client[0] if client else None,
+                secure_transport=scope.get("scheme") == "https",
+            )
             status, payload = 200, json11.encode(result)
         except _Fail as fail:
             status, payload = self._error(fail.error, request_id)
@@ -188,7 +199,14 @@ class Dispatcher:
         return b"".join(chunks)
 
     async def _call(
-        self, operation: str, akid: str, request_id: str, body: bytes
+        self,
+        operation: str,
+        akid: str,
+        request_id: str,
+        body: bytes,
+        *,
+        source_ip: str | None = None,
+        secure_transport: bool = False,
     ) -> dict[str, Any]:
         if operation in LATER:
             raise errors.NotSupported(LATER[operation])
@@ -204,7 +222,11 @@ class Dispatcher:
             key = self._identity.verified(akid)  # SigV4 just checked it against the store
             if key is None:  # deleted between verification and now
                 raise errors.UnrecognizedClient()
-            args = (RequestContext(key.principal, self._region, request_id),)
+            args = (
+                RequestContext(
+                    key.principal, self._region, request_id, source_ip, secure_transport
+                ),
+            )
         if spec.writes:
             call = functools.partial(method, *args, **kwargs)
             result = await asyncio.get_running_loop().run_in_executor(self._writer, call)

@@ -76,6 +76,8 @@ class QueryFront:
         header_map: Mapping[str, str],
         body: bytes,
         request_id: str,
+        source_ip: str | None = None,
+        secure_transport: bool = False,
     ) -> tuple[int, bytes, str, str]:
         """Answer one request: (status, XML body, operation, access key id) for the log."""
         service = scope_service(header_map, query_string)
@@ -103,7 +105,9 @@ class QueryFront:
             if key is None:
                 raise errors.UnrecognizedClient()
             serve, render = served
-            ctx = RequestContext(key.principal, self._region, request_id)
+            ctx = RequestContext(
+                key.principal, self._region, request_id, source_ip, secure_transport
+            )
             result = serve(ctx, **{snake_case(k): v for k, v in params.items()})
             payload = query.encode_response(model, operation, render(result), request_id)
             return 200, payload, operation, akid

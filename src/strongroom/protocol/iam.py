@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
 
 from strongroom.domain.iam import AccessKeyInfo, IamUser, KeyLastUsed
 
@@ -73,8 +72,8 @@ IAM_OUTPUTS: Mapping[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     "PutUserPolicy": ("put_user_policy", _empty),
     "GetUserPolicy": (
         "get_user_policy",
-        # IAM returns policy documents URL-encoded (botocore decodes them).
-        lambda r: {"UserName": r[0], "PolicyName": r[1], "PolicyDocument": quote(r[2])},
+        # protocol/query.py URL-encodes policy documents on the way out, as IAM does.
+        lambda r: {"UserName": r[0], "PolicyName": r[1], "PolicyDocument": r[2]},
     ),
     "ListUserPolicies": ("list_user_policies", _listing("PolicyNames", lambda n: n)),
     "DeleteUserPolicy": ("delete_user_policy", _empty),

@@ -170,9 +170,7 @@ OPERATIONS: Mapping[str, Operation] = {
     "ListSecretVersionIds": Operation("list_secret_version_ids", False, _list_versions),
     "DeleteSecret": Operation("delete_secret", True, _delete),
     "RestoreSecret": Operation("restore_secret", True, _arn_name),
-    "GetRandomPassword": Operation(
-        "get_random_password", False, lambda p: {"RandomPassword": p}, needs_context=False
-    ),
+    "GetRandomPassword": Operation("get_random_password", False, lambda p: {"RandomPassword": p}),
     "TagResource": Operation("tag_resource", True, _empty),
     "UntagResource": Operation("untag_resource", True, _empty),
     "PutResourcePolicy": Operation("put_resource_policy", True, _policy_put, service="policies"),

@@ -31,6 +31,8 @@ class RequestContext:
     principal: Principal
     region: str
     request_id: str
+    source_ip: str | None = None
+    secure_transport: bool = False
 
     @property
     def account_id(self) -> str:

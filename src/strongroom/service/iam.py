@@ -14,6 +14,7 @@ from strongroom.domain.iam import (
     AccessKeyInfo,
     IamUser,
     KeyLastUsed,
+    user_arn,
     validate_path,
 )
 from strongroom.errors import (
@@ -24,6 +25,7 @@ from strongroom.errors import (
     NotFound,
     PreconditionNotMet,
 )
+from strongroom.service.authorize import Authorizer
 from strongroom.service.context import RequestContext
 from strongroom.service.identity import Identity
 from strongroom.storage.base import AccessKeyRecord, ReadTx, Storage, UserRecord
@@ -60,16 +62,25 @@ def _page(
 class IamService:
     """The IAM operations Strongroom serves, scoped to the caller's account."""
 
-    def __init__(self, storage: Storage, identity: Identity, clock: Clock) -> None:
+    def __init__(
+        self, storage: Storage, identity: Identity, clock: Clock, authz: Authorizer
+    ) -> None:
+        self._authz = authz
         self._storage = storage
         self._identity = identity
         self._clock = clock
 
-    @staticmethod
-    def _existing(tx: ReadTx, account_id: str, user_name: str) -> UserRecord:
-        rec = tx.user(account_id, user_name)
+    def _user_for(
+        self, tx: ReadTx, ctx: RequestContext, action: str, user_name: str | None
+    ) -> UserRecord:
+        """The target user (the caller by default) after checking ``iam:<action>`` on it;
+        AccessDenied comes before NoSuchEntity, so a caller learns nothing it may not see."""
+        name = user_name or ctx.principal.user_name
+        rec = tx.user(ctx.account_id, name)
+        path = rec.path if rec is not None else "/"
+        self._authz.check(ctx, f"iam:{action}", user_arn(ctx.account_id, name, path))
         if rec is None:
-            raise NotFound(f"The user with name {user_name} cannot be found.")
+            raise NotFound(f"The user with name {name} cannot be found.")
         return rec
 
     def create_user(
@@ -88,6 +99,7 @@ class IamService:
         path = path or "/"
         validate_path(path)
         rec = UserRecord(ctx.account_id, user_name, path, self._clock.now(), _tags(tags))
+        self._authz.check(ctx, "iam:CreateUser", user_arn(ctx.account_id, user_name, path))
         with self._storage.write() as tx:
             if tx.user(ctx.account_id, user_name) is not None:
                 raise AlreadyExists(f"User with name {user_name} already exists.")
@@ -97,7 +109,7 @@ class IamService:
     def get_user(self, ctx: RequestContext, *, user_name: str | None = None) -> IamUser:
         """The named user, or the caller when no name is given (as IAM)."""
         with self._storage.read() as tx:
-            return _user(self._existing(tx, ctx.account_id, user_name or ctx.principal.user_name))
+            return _user(self._user_for(tx, ctx, "GetUser", user_name))
 
     def list_users(
         self,
@@ -107,13 +119,14 @@ class IamService:
         marker: str | None = None,
         max_items: int | None = None,
     ) -> tuple[list[IamUser], str | None]:
+        self._authz.check(ctx, "iam:ListUsers", f"arn:aws:iam::{ctx.account_id}:user/*")
         with self._storage.read() as tx:
             users = [_user(r) for r in tx.users(ctx.account_id, path_prefix or "/")]
         return _page(users, marker, max_items)
 
     def delete_user(self, ctx: RequestContext, *, user_name: str) -> None:
         with self._storage.write() as tx:
-            rec = self._existing(tx, ctx.account_id, user_name)
+            rec = self._user_for(tx, ctx, "DeleteUser", user_name)
             if tx.user_access_keys(ctx.account_id, rec.user_name):
                 raise PreconditionNotMet("Cannot delete entity, must delete access keys first.")
             tx.delete_user(ctx.account_id, rec.user_name)
@@ -123,7 +136,7 @@ class IamService:
     ) -> AccessKeyInfo:
         """A new active key for the user (the caller by default); shows its secret once."""
         with self._storage.write() as tx:
-            rec = self._existing(tx, ctx.account_id, user_name or ctx.principal.user_name)
+            rec = self._user_for(tx, ctx, "CreateAccessKey", user_name)
             if len(tx.user_access_keys(ctx.account_id, rec.user_name)) >= MAX_ACCESS_KEYS_PER_USER:
                 raise LimitExceeded(
                     f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS_PER_USER}"
@@ -146,14 +159,14 @@ class IamService:
         max_items: int | None = None,
     ) -> tuple[list[AccessKeyInfo], str | None]:
         with self._storage.read() as tx:
-            rec = self._existing(tx, ctx.account_id, user_name or ctx.principal.user_name)
+            rec = self._user_for(tx, ctx, "ListAccessKeys", user_name)
             keys = [_key(k) for k in tx.user_access_keys(ctx.account_id, rec.user_name)]
         return _page(keys, marker, max_items)
 
     def _own_key(
-        self, tx: ReadTx, ctx: RequestContext, akid: str, user_name: str | None
+        self, tx: ReadTx, ctx: RequestContext, action: str, akid: str, user_name: str | None
     ) -> AccessKeyRecord:
-        rec = self._existing(tx, ctx.account_id, user_name or ctx.principal.user_name)
+        rec = self._user_for(tx, ctx, action, user_name)
         for key in tx.user_access_keys(ctx.account_id, rec.user_name):
             if key.access_key_id == akid:
                 return key
@@ -169,14 +182,14 @@ class IamService:
     ) -> None:
         """Activate or deactivate a key; the change applies to the very next request."""
         with self._storage.write() as tx:
-            self._own_key(tx, ctx, access_key_id, user_name)
+            self._own_key(tx, ctx, "UpdateAccessKey", access_key_id, user_name)
             tx.set_access_key_status(access_key_id, status)
 
     def delete_access_key(
         self, ctx: RequestContext, *, access_key_id: str, user_name: str | None = None
     ) -> None:
         with self._storage.write() as tx:
-            self._own_key(tx, ctx, access_key_id, user_name)
+            self._own_key(tx, ctx, "DeleteAccessKey", access_key_id, user_name)
             tx.delete_access_key(access_key_id)
 
     def put_user_policy(
@@ -185,14 +198,14 @@ class IamService:
         """Add or replace an inline policy; a malformed one is refused with the reason."""
         policy.parse(policy_document, "identity", name=policy_name)
         with self._storage.write() as tx:
-            rec = self._existing(tx, ctx.account_id, user_name)
+            rec = self._user_for(tx, ctx, "PutUserPolicy", user_name)
             tx.put_user_policy(ctx.account_id, rec.user_name, policy_name, policy_document)
 
     def get_user_policy(
         self, ctx: RequestContext, *, user_name: str, policy_name: str
     ) -> tuple[str, str, str]:
         with self._storage.read() as tx:
-            rec = self._existing(tx, ctx.account_id, user_name)
+            rec = self._user_for(tx, ctx, "GetUserPolicy", user_name)
             document = tx.user_policies(ctx.account_id, rec.user_name).get(policy_name)
         if document is None:
             raise NotFound(f"The user policy with name {policy_name} cannot be found.")
@@ -207,13 +220,13 @@ class IamService:
         max_items: int | None = None,
     ) -> tuple[list[str], str | None]:
         with self._storage.read() as tx:
-            rec = self._existing(tx, ctx.account_id, user_name)
+            rec = self._user_for(tx, ctx, "ListUserPolicies", user_name)
             names = list(tx.user_policies(ctx.account_id, rec.user_name))
         return _page(names, marker, max_items)
 
     def delete_user_policy(self, ctx: RequestContext, *, user_name: str, policy_name: str) -> None:
         with self._storage.write() as tx:
-            rec = self._existing(tx, ctx.account_id, user_name)
+            rec = self._user_for(tx, ctx, "DeleteUserPolicy", user_name)
             if not tx.delete_user_policy(ctx.account_id, rec.user_name, policy_name):
                 raise NotFound(f"The user policy with name {policy_name} cannot be found.")
 
@@ -222,6 +235,7 @@ class IamService:
             key = tx.access_key(access_key_id)
             if key is None or key.account_id != ctx.account_id:
                 raise NotFound(f"The Access Key with id {access_key_id} cannot be found.")
+            self._user_for(tx, ctx, "GetAccessKeyLastUsed", key.user_name)
             use = tx.key_use(access_key_id)
         if use is None or use.used_at is None:
             return KeyLastUsed(key.user_name, None, None, None)

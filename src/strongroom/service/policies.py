@@ -9,21 +9,21 @@ import json
 
 from strongroom.domain import policy_grammar
 from strongroom.errors import InvalidParameter, MalformedPolicy, NotFound, PublicPolicy
+from strongroom.service.authorize import Authorizer
 from strongroom.service.context import RequestContext
-from strongroom.service.lookup import get_live_secret
+from strongroom.service.lookup import DEFAULT_POLICY, get_live_secret
 from strongroom.service.paging import page
 from strongroom.storage.base import Storage
 
 __all__ = ["DEFAULT_POLICY", "ResourcePolicyService"]
 
-DEFAULT_POLICY = "default"
-
 
 class ResourcePolicyService:
     """The resource-policy operations; only the ``default`` policy can be written, as AWS."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, authz: Authorizer) -> None:
         self._storage = storage
+        self._authz = authz
 
     @staticmethod
     def _policy_name(policy_name: str | None, for_write: bool) -> str:
@@ -50,7 +50,14 @@ class ResourcePolicyService:
                 "This resource policy contains a statement that grants public access."
             )
         with self._storage.write() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx,
+                ctx,
+                secret_id,
+                authz=self._authz,
+                action="secretsmanager:PutResourcePolicy",
+                extra={"secretsmanager:BlockPublicPolicy": bool(block_public_policy)},
+            )
             tx.put_policy(rec.pk, name, resource_policy)
         return rec.arn, rec.name, name
 
@@ -59,7 +66,9 @@ class ResourcePolicyService:
     ) -> tuple[str, str, str | None, str]:
         name = self._policy_name(policy_name, for_write=False)
         with self._storage.read() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:GetResourcePolicy"
+            )
             document = tx.policy(rec.pk, name)
         if document is None and name != DEFAULT_POLICY:
             raise NotFound(f"Secrets Manager can't find the resource policy {name}.")
@@ -70,7 +79,9 @@ class ResourcePolicyService:
     ) -> tuple[str, str, str]:
         name = self._policy_name(policy_name, for_write=True)
         with self._storage.write() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:DeleteResourcePolicy"
+            )
             tx.delete_policy(rec.pk, name)
         return rec.arn, rec.name, name
 
@@ -83,7 +94,9 @@ class ResourcePolicyService:
         next_token: str | None = None,
     ) -> tuple[list[str], str | None]:
         with self._storage.read() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:ListResourcePolicies"
+            )
             found = tx.policy_names(rec.pk)
         ordered = sorted(found, key=lambda n: (n != DEFAULT_POLICY, n))
         return page(ordered, max_results, next_token)
@@ -92,7 +105,15 @@ class ResourcePolicyService:
         self, ctx: RequestContext, *, resource_policy: str, secret_id: str | None = None
     ) -> list[policy_grammar.PolicyProblem]:
         """Grammar checks now; deeper analysis arrives with access control."""
-        if secret_id is not None:
+        if secret_id is None:
+            self._authz.check(ctx, "secretsmanager:ValidateResourcePolicy", "*")
+        else:
             with self._storage.read() as tx:
-                get_live_secret(tx, ctx, secret_id)
+                get_live_secret(
+                    tx,
+                    ctx,
+                    secret_id,
+                    authz=self._authz,
+                    action="secretsmanager:ValidateResourcePolicy",
+                )
         return policy_grammar.check_policy(resource_policy)

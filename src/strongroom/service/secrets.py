@@ -15,6 +15,7 @@ from strongroom.clock import Clock
 from strongroom.crypto.envelope import Envelope, decode, encode
 from strongroom.domain import filters as filters_
 from strongroom.domain import names, password, staging
+from strongroom.domain.policy import ContextValue
 from strongroom.domain.secret import (
     BatchError,
     SecretMeta,
@@ -32,9 +33,16 @@ from strongroom.errors import (
     ServiceError,
     Validation,
 )
+from strongroom.service.authorize import Authorizer
 from strongroom.service.context import RequestContext
 from strongroom.service.keyring import Keyring
-from strongroom.service.lookup import MARKED_FOR_DELETION, find_secret, get_live_secret, get_secret
+from strongroom.service.lookup import (
+    MARKED_FOR_DELETION,
+    authorize,
+    find_secret,
+    get_live_secret,
+    get_secret,
+)
 from strongroom.service.paging import decode_token, encode_token, page
 from strongroom.storage.base import ListQuery, ReadTx, SecretRecord, Storage, VersionRecord, WriteTx
 
@@ -76,8 +84,14 @@ class SecretsService:
     """The Secrets Manager operations over storage, envelope encryption and the keyring."""
 
     def __init__(
-        self, storage: Storage, envelope: Envelope, keyring: Keyring, clock: Clock
+        self,
+        storage: Storage,
+        envelope: Envelope,
+        keyring: Keyring,
+        clock: Clock,
+        authz: Authorizer,
     ) -> None:
+        self._authz = authz
         self._storage = storage
         self._envelope = envelope
         self._keyring = keyring
@@ -186,6 +200,16 @@ class SecretsService:
         names.validate_secret_name(name)
         self._check_value(secret_string, secret_binary, required=False)
         tag_list = _tags_from_wire(tags)
+        self._authz.check(
+            ctx,
+            "secretsmanager:CreateSecret",
+            f"arn:aws:secretsmanager:{ctx.region}:{ctx.account_id}:secret:{name}",
+            extra={
+                "secretsmanager:Name": name,
+                "aws:TagKeys": [k for k, _ in tag_list],
+                **{f"aws:RequestTag/{k}": v for k, v in tag_list},
+            },
+        )
         _check_tags(tag_list)
         has_value = secret_string is not None or secret_binary is not None
         version_id = client_request_token or str(uuid.uuid4())
@@ -246,8 +270,20 @@ class SecretsService:
             fast = self._staged(ctx, secret_id, version_stage or staging.AWSCURRENT)
             if fast is not None:
                 return fast
+        extra: dict[str, ContextValue] = {}
+        if version_id is not None:
+            extra["secretsmanager:VersionId"] = version_id
+        if version_stage is not None:
+            extra["secretsmanager:VersionStage"] = version_stage
         with self._storage.read() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx,
+                ctx,
+                secret_id,
+                authz=self._authz,
+                action="secretsmanager:GetSecretValue",
+                extra=extra,
+            )
             return self._read_value(tx, rec, version_id, version_stage)
 
     def _staged(self, ctx: RequestContext, secret_id: str, stage: str) -> SecretValue | None:
@@ -270,6 +306,14 @@ class SecretsService:
             return None
         if found is None or found.deleted_at is not None or found.version.sealed is None:
             return None
+        self._authz.check(
+            ctx,
+            "secretsmanager:GetSecretValue",
+            found.arn,
+            resource_policy=found.policy,
+            tags=found.tags,
+            extra={"secretsmanager:SecretId": found.arn, "secretsmanager:VersionStage": stage},
+        )
         version = found.version
         string, binary = self._open(found.arn, version)
         self._note_access(found.secret_pk, found.last_accessed_day, version)
@@ -341,6 +385,7 @@ class SecretsService:
         """Values of up to 20 secrets, by id list or by filters; per-secret failures in errors."""
         if (secret_id_list is None) == (filters is None):
             raise InvalidParameter("You must include Filters or SecretIdList, but not both.")
+        self._authz.check(ctx, "secretsmanager:BatchGetSecretValue", "*")
         values: list[SecretValue] = []
         errors: list[BatchError] = []
         if secret_id_list is not None:
@@ -351,7 +396,13 @@ class SecretsService:
             with self._storage.read() as tx:
                 for secret_id in secret_id_list:
                     try:
-                        rec = get_live_secret(tx, ctx, secret_id)
+                        rec = get_live_secret(
+                            tx,
+                            ctx,
+                            secret_id,
+                            authz=self._authz,
+                            action="secretsmanager:GetSecretValue",
+                        )
                         values.append(self._read_value(tx, rec, None, None))
                     except ServiceError as exc:
                         errors.append(BatchError(secret_id, exc))
@@ -362,7 +413,9 @@ class SecretsService:
         with self._storage.read() as tx:
             for meta in metas:
                 try:
-                    rec = get_live_secret(tx, ctx, meta.arn)
+                    rec = get_live_secret(
+                        tx, ctx, meta.arn, authz=self._authz, action="secretsmanager:GetSecretValue"
+                    )
                     values.append(self._read_value(tx, rec, None, None))
                 except ServiceError as exc:
                     errors.append(BatchError(meta.name, exc))
@@ -407,7 +460,9 @@ class SecretsService:
         self._check_value(secret_string, secret_binary, required=True)
         version_id = client_request_token or str(uuid.uuid4())
         with self._storage.write() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:PutSecretValue"
+            )
             if self._is_retry(tx, rec, version_id, secret_string, secret_binary):
                 labels = tx.labels(rec.pk)
                 return (
@@ -443,7 +498,9 @@ class SecretsService:
         has_value = secret_string is not None or secret_binary is not None
         version_id = client_request_token or str(uuid.uuid4())
         with self._storage.write() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:UpdateSecret"
+            )
             if kms_key_id is not None:
                 _, shown = self._keyring.resolve(ctx.account_id, kms_key_id)
                 rec = replace(rec, kms_key_id=shown)
@@ -476,7 +533,13 @@ class SecretsService:
         move_to_version_id: str | None = None,
     ) -> tuple[str, str]:
         with self._storage.write() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx,
+                ctx,
+                secret_id,
+                authz=self._authz,
+                action="secretsmanager:UpdateSecretVersionStage",
+            )
             labels = tx.labels(rec.pk)
             versions = [v.version_id for v in tx.versions(rec.pk)]
             new = staging.move_label(
@@ -505,7 +568,9 @@ class SecretsService:
 
     def describe_secret(self, ctx: RequestContext, *, secret_id: str) -> SecretMeta:
         with self._storage.read() as tx:
-            rec = get_secret(tx, ctx, secret_id)
+            rec = get_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:DescribeSecret"
+            )
             return self._meta(rec, tx.labels(rec.pk))
 
     def list_secrets(
@@ -520,6 +585,7 @@ class SecretsService:
         sort_by: str | None = None,
     ) -> tuple[list[SecretMeta], str | None]:
         """One page of the account's secrets matching every filter."""
+        self._authz.check(ctx, "secretsmanager:ListSecrets", "*")
         parsed = filters_.parse_filters(list(filters) if filters is not None else None)
         limit = max_results or 100
         column = _SORT_COLUMNS[sort_by]
@@ -577,7 +643,9 @@ class SecretsService:
         include_deprecated: bool | None = None,
     ) -> tuple[str, str, list[VersionEntry], str | None]:
         with self._storage.read() as tx:
-            rec = get_secret(tx, ctx, secret_id)
+            rec = get_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:ListSecretVersionIds"
+            )
             labels = tx.labels(rec.pk)
             versions = tx.versions(rec.pk)
         by_version = staging.stages_by_version(labels)
@@ -619,6 +687,20 @@ class SecretsService:
         now = self._clock.now()
         with self._storage.write() as tx:
             rec = find_secret(tx, ctx, secret_id)
+            authorize(
+                self._authz,
+                tx,
+                ctx,
+                "secretsmanager:DeleteSecret",
+                secret_id=secret_id,
+                rec=rec,
+                extra={
+                    "secretsmanager:ForceDeleteWithoutRecovery": bool(
+                        force_delete_without_recovery
+                    ),
+                    "secretsmanager:RecoveryWindowInDays": days,
+                },
+            )
             if force_delete_without_recovery:
                 # AWS: forcing the deletion of a missing secret is not an error.
                 if rec is None:
@@ -635,7 +717,9 @@ class SecretsService:
 
     def restore_secret(self, ctx: RequestContext, *, secret_id: str) -> tuple[str, str]:
         with self._storage.write() as tx:
-            rec = get_secret(tx, ctx, secret_id)
+            rec = get_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:RestoreSecret"
+            )
             if rec.deleted_at is not None:
                 tx.update_secret(replace(rec, deleted_at=None, purge_at=None))
         return rec.arn, rec.name
@@ -653,7 +737,9 @@ class SecretsService:
         self, ctx: RequestContext, *, secret_id: str, tags: Sequence[dict[str, Any]]
     ) -> None:
         with self._storage.write() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:TagResource"
+            )
             merged = dict(rec.tags)
             merged.update(_tags_from_wire(tags))
             _check_tags(list(merged.items()))
@@ -663,13 +749,16 @@ class SecretsService:
         self, ctx: RequestContext, *, secret_id: str, tag_keys: Sequence[str]
     ) -> None:
         with self._storage.write() as tx:
-            rec = get_live_secret(tx, ctx, secret_id)
+            rec = get_live_secret(
+                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:UntagResource"
+            )
             drop = set(tag_keys)
             tx.update_secret(replace(rec, tags=tuple((k, v) for k, v in rec.tags if k not in drop)))
 
     # -- passwords ----------------------------------------------------------------------
-    @staticmethod
     def get_random_password(
+        self,
+        ctx: RequestContext,
         *,
         password_length: int | None = None,
         exclude_characters: str | None = None,
@@ -680,6 +769,7 @@ class SecretsService:
         include_space: bool | None = None,
         require_each_included_type: bool | None = None,
     ) -> str:
+        self._authz.check(ctx, "secretsmanager:GetRandomPassword", "*")
         return password.generate_password(
             length=32 if password_length is None else password_length,
             exclude_characters=exclude_characters or "",

@@ -249,6 +249,8 @@ class StagedValue:
     last_accessed_day: int | None
     version: VersionRecord
     stages: tuple[str, ...]
+    tags: tuple[tuple[str, str], ...]
+    policy: str | None  # the secret's resource policy (the "default" one), if any
 
 
 class Storage(Protocol):

@@ -54,7 +54,9 @@ _STAGED = (
     "SELECT s.pk, s.arn, s.name, s.deleted_at, s.last_accessed_day, "
     "v.version_id, v.sealed, v.kind, v.created_at, v.last_accessed_day, "
     "(SELECT group_concat(l2.label, char(31)) FROM labels l2 "
-    " WHERE l2.secret_pk = s.pk AND l2.version_id = v.version_id) "
+    " WHERE l2.secret_pk = s.pk AND l2.version_id = v.version_id), "
+    "s.tags, "
+    "(SELECT p.document FROM policies p WHERE p.secret_pk = s.pk AND p.policy_name = 'default') "
     "FROM secrets s "
     "JOIN labels l ON l.secret_pk = s.pk AND l.label = ? "
     "JOIN versions v ON v.secret_pk = s.pk AND v.version_id = l.version_id "
@@ -563,6 +565,8 @@ class SqliteStorage:
             row[4],
             VersionRecord(row[5], row[6], row[7], row[8], row[9]),
             tuple(sorted(row[10].split("\x1f"))),
+            tuple((k, v) for k, v in json.loads(row[11])),
+            row[12],
         )
         if len(cache) >= _STAGED_CACHE_ROWS:
             cache.clear()
@@ -578,6 +582,11 @@ class SqliteStorage:
     @contextmanager
     def read(self) -> Iterator[_Tx]:
         conn = self._conn()
+        if conn.in_transaction:
+            # A read inside this thread's open transaction (an authorization check during a
+            # write) joins it and sees the same snapshot.
+            yield _Tx(conn)
+            return
         conn.execute("BEGIN")
         try:
             yield _Tx(conn)
