@@ -229,3 +229,30 @@ def test_malformed_user_policy_is_refused(server: Any) -> None:
     got = user.iam.get_user_policy(UserName=user.name, PolicyName="good")
     assert got["PolicyDocument"]["Statement"][0]["Action"] == "secretsmanager:ListSecrets"
     assert user.iam.list_user_policies(UserName=user.name)["PolicyNames"] == ["good"]
+
+
+def test_administrator_is_still_bound_by_a_deny(server: Any) -> None:
+    """A user with Allow * on * is denied by an added Deny, and by a resource-policy Deny."""
+    admin = server.client()
+    arn = _secret(admin)
+    user = Limited(server)
+    user.grant("admin", _allow("*"))
+    assert user.sm.get_secret_value(SecretId=arn)["SecretString"] == "v"
+    user.grant(
+        "no-read", {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+    )
+    _denied(lambda: user.sm.get_secret_value(SecretId=arn))
+    user.iam.delete_user_policy(UserName=user.name, PolicyName="no-read")
+    assert user.sm.get_secret_value(SecretId=arn)["SecretString"] == "v"
+    admin.put_resource_policy(
+        SecretId=arn,
+        ResourcePolicy=_doc(
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": user.arn},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+            }
+        ),
+    )
+    _denied(lambda: user.sm.get_secret_value(SecretId=arn))

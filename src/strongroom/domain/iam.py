@@ -7,6 +7,7 @@ user; a user with access keys cannot be deleted.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ MAX_ACCESS_KEYS_PER_USER = 2
 _PATH = re.compile(r"/([\x21-\x7e]{0,510}/)?")
 
 
+@functools.lru_cache(maxsize=4096)
 def user_id(account_id: str, user_name: str) -> str:
     """A stable unique id in the form AWS gives IAM users (``AIDA`` + 17 characters).
 

@@ -7,6 +7,7 @@ removed Allow applies to the very next request.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -22,6 +23,28 @@ __all__ = ["Authorizer"]
 _RESOURCE_CACHE = 4096
 
 
+def _allows_everything(text: str) -> bool:
+    """True for a policy made only of unconditional Allow statements on Action "*" and
+    Resource "*" (AdministratorAccess), which no request context can turn into a deny."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return False
+    statements = doc.get("Statement") if isinstance(doc, dict) else None
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        return False
+    return all(
+        isinstance(st, dict)
+        and set(st) <= {"Sid", "Effect", "Action", "Resource"}
+        and st.get("Effect") == "Allow"
+        and st.get("Action") in ("*", ["*"])
+        and st.get("Resource") in ("*", ["*"])
+        for st in statements
+    )
+
+
 class Authorizer:
     """Checks one action on one resource for the caller; raises AccessDenied with AWS's
     message (who, which action, which resource, and why)."""
@@ -29,17 +52,24 @@ class Authorizer:
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self._storage = storage
         self._clock = clock
-        self._identity: dict[tuple[str, str], tuple[object, tuple[policy.CompiledPolicy, ...]]] = {}
+        self._identity: dict[
+            tuple[str, str], tuple[object, tuple[policy.CompiledPolicy, ...], bool]
+        ] = {}
         self._resource: dict[str, policy.CompiledPolicy] = {}
         self._lock = threading.Lock()
+        self._now: tuple[int, datetime] = (-1, datetime.fromtimestamp(0, tz=UTC))
 
-    def _identity_policies(self, ctx: RequestContext) -> tuple[policy.CompiledPolicy, ...]:
+    def _identity_policies(
+        self, ctx: RequestContext
+    ) -> tuple[tuple[policy.CompiledPolicy, ...], bool]:
+        """The caller's compiled policies, and whether they are nothing but unconditional
+        Allow-everything statements (an administrator)."""
         principal = ctx.principal
         key = (principal.account_id, principal.user_name.lower())
         token = self._storage.change_token()
         cached = self._identity.get(key)
         if cached is not None and cached[0] == token:
-            return cached[1]
+            return cached[1], cached[2]
         with self._storage.read() as tx:
             documents = tx.user_policies(principal.account_id, principal.user_name)
         compiled = []
@@ -49,8 +79,9 @@ class Authorizer:
             except MalformedPolicy:
                 continue  # refused when written; an unreadable one grants nothing
         result = tuple(compiled)
-        self._identity[key] = (token, result)
-        return result
+        unrestricted = bool(documents) and all(_allows_everything(t) for t in documents.values())
+        self._identity[key] = (token, result, unrestricted)
+        return result, unrestricted
 
     def _resource_policy(self, text: str) -> policy.CompiledPolicy | None:
         found = self._resource.get(text)
@@ -72,12 +103,14 @@ class Authorizer:
         extra: Mapping[str, policy.ContextValue] | None = None,
     ) -> dict[str, policy.ContextValue]:
         """The global condition keys of this request plus resource tags and ``extra``."""
-        now = self._clock.now()
+        second = int(self._clock.now())
+        if self._now[0] != second:  # one datetime per second, not per request
+            self._now = (second, datetime.fromtimestamp(second, tz=UTC))
         keys: dict[str, policy.ContextValue] = {
             "aws:username": ctx.principal.user_name,
             "aws:userid": ctx.principal.user_id,
-            "aws:CurrentTime": datetime.fromtimestamp(now, tz=UTC),
-            "aws:EpochTime": int(now),
+            "aws:CurrentTime": self._now[1],
+            "aws:EpochTime": second,
             "aws:SecureTransport": ctx.secure_transport,
             "aws:RequestedRegion": ctx.region,
         }
@@ -101,6 +134,11 @@ class Authorizer:
         extra: Mapping[str, policy.ContextValue] | None = None,
     ) -> None:
         """Allow ``action`` on ``resource`` or raise AccessDenied explaining why not."""
+        identity, unrestricted = self._identity_policies(ctx)
+        if unrestricted and resource_policy is None:
+            # Only unconditional "Allow * on *" and no resource policy that could Deny:
+            # evaluation can only allow, so skip building the request (the admin's hot path).
+            return
         request = policy.AuthzRequest(
             principal_arn=ctx.principal.arn,
             principal_account=ctx.account_id,
@@ -111,7 +149,7 @@ class Authorizer:
         )
         decision = policy.evaluate(
             request,
-            identity=self._identity_policies(ctx),
+            identity=identity,
             resource=self._resource_policy(resource_policy) if resource_policy else None,
         )
         if not decision.allowed:

@@ -46,6 +46,8 @@ class Identity:
         self._cache: dict[str, tuple[AccessKey, object, bytes]] = {}
         self._lock = threading.Lock()
         self._uses: dict[str, KeyUseRecord] = {}
+        # access key id -> (minute, service, region) last written
+        self._written: dict[str, tuple[int, str | None, str | None]] = {}
 
     def lookup(self, access_key_id: str) -> AccessKey | None:
         """The active key with this id, or None (unknown or inactive).
@@ -116,8 +118,16 @@ class Identity:
                 return self.new_access_key(tx, account_id, user_name)
 
     def note_use(self, access_key_id: str, service: str, region: str) -> None:
-        """Remember that a key was just used (written by :meth:`flush_use`)."""
-        self._uses[access_key_id] = KeyUseRecord(access_key_id, self._clock.now(), service, region)
+        """Remember that a key was just used (written by :meth:`flush_use`).
+
+        Last use is kept to the minute: a key in steady use costs one write a minute, not
+        one a request, so reads are not slowed by constant commits.
+        """
+        now = self._clock.now()
+        minute = int(now // 60)
+        if self._written.get(access_key_id) == (minute, service, region):
+            return
+        self._uses[access_key_id] = KeyUseRecord(access_key_id, now, service, region)
 
     def flush_use(self) -> int:
         """Write the remembered last uses in one transaction; returns how many."""
@@ -127,4 +137,11 @@ class Identity:
         with self._storage.write() as tx:
             for use in uses.values():
                 tx.record_key_use(use)
+        for use in uses.values():
+            assert use.used_at is not None
+            self._written[use.access_key_id] = (
+                int(use.used_at // 60),
+                use.service,
+                use.region,
+            )
         return len(uses)
