@@ -61,6 +61,7 @@ _STAGED = (
     "JOIN labels l ON l.secret_pk = s.pk AND l.label = ? "
     "JOIN versions v ON v.secret_pk = s.pk AND v.version_id = l.version_id "
 )
+_KEY_COLS = "access_key_id, account_id, user_name, sealed_secret, status, created_at"
 _STAGED_CACHE_ROWS = 20_000
 _STAGED_BY_NAME = _STAGED + "WHERE s.account_id = ? AND s.name = ?"
 _STAGED_BY_ARN = _STAGED + "WHERE s.arn = ? AND s.account_id = ?"
@@ -102,26 +103,21 @@ class _Tx:
         self._c = conn
 
     # -- reads ---------------------------------------------------------------------------
-    def find_secret_by_name(self, account_id: str, name: str) -> SecretRecord | None:
+    def _one_secret(self, where: str, params: tuple[object, ...]) -> SecretRecord | None:
         row = self._c.execute(
-            f"SELECT {_SECRET_COLS} FROM secrets WHERE account_id = ? AND name = ?",  # noqa: S608
-            (account_id, name),
+            f"SELECT {_SECRET_COLS} FROM secrets WHERE {where}",  # noqa: S608 - fixed text
+            params,
         ).fetchone()
         return _secret(row) if row else None
+
+    def find_secret_by_name(self, account_id: str, name: str) -> SecretRecord | None:
+        return self._one_secret("account_id = ? AND name = ?", (account_id, name))
 
     def find_secret_by_arn(self, arn: str) -> SecretRecord | None:
-        row = self._c.execute(
-            f"SELECT {_SECRET_COLS} FROM secrets WHERE arn = ?",  # noqa: S608
-            (arn,),
-        ).fetchone()
-        return _secret(row) if row else None
+        return self._one_secret("arn = ?", (arn,))
 
     def get_secret(self, pk: int) -> SecretRecord | None:
-        row = self._c.execute(
-            f"SELECT {_SECRET_COLS} FROM secrets WHERE pk = ?",  # noqa: S608
-            (pk,),
-        ).fetchone()
-        return _secret(row) if row else None
+        return self._one_secret("pk = ?", (pk,))
 
     def versions(self, secret_pk: int) -> list[VersionRecord]:
         rows = self._c.execute(
@@ -201,7 +197,7 @@ class _Tx:
 
     def access_key(self, access_key_id: str) -> AccessKeyRecord | None:
         row = self._c.execute(
-            "SELECT access_key_id, account_id, user_name, sealed_secret, status, created_at "
+            f"SELECT {_KEY_COLS} "  # noqa: S608 - fixed text
             "FROM access_keys WHERE access_key_id = ?",
             (access_key_id,),
         ).fetchone()
@@ -209,7 +205,7 @@ class _Tx:
 
     def all_access_keys(self) -> list[AccessKeyRecord]:
         rows = self._c.execute(
-            "SELECT access_key_id, account_id, user_name, sealed_secret, status, created_at "
+            f"SELECT {_KEY_COLS} "  # noqa: S608 - fixed text
             "FROM access_keys"
         ).fetchall()
         return [AccessKeyRecord(*r) for r in rows]
@@ -239,7 +235,7 @@ class _Tx:
 
     def user_access_keys(self, account_id: str, user_name: str) -> list[AccessKeyRecord]:
         rows = self._c.execute(
-            "SELECT access_key_id, account_id, user_name, sealed_secret, status, created_at "
+            f"SELECT {_KEY_COLS} "  # noqa: S608 - fixed text
             "FROM access_keys WHERE account_id = ? AND lower(user_name) = ? ORDER BY created_at",
             (account_id, user_name.lower()),
         ).fetchall()
