@@ -124,5 +124,5 @@ def test_iam_validation_errors(server: Any) -> None:
         iam.create_user(UserName="bad name!")
     assert exc.value.response["Error"]["Code"] in {"ValidationError", "InvalidInput"}
     with pytest.raises(ClientError) as exc:
-        iam.update_access_key(AccessKeyId="AKIAXXXXXXXXXXXXXXXX", Status="Sleeping")
+        iam.update_access_key(AccessKeyId="AKIAZZZZZZZZZZZZZZZZ", Status="Sleeping")
     assert exc.value.response["Error"]["Code"] == "ValidationError"
