@@ -111,7 +111,7 @@ def test_parse_invalid_plain_name_is_refused() -> None:
 
 
 def test_parse_full_arn() -> None:
-    """An ARN ending in -abc123 (six characters) is a full ARN with name, region, account and suffix."""
+    """An ARN ending in a hyphen and six characters is a full ARN: name, region, account, suffix."""
     arn = secret_arn(REGION, ACCOUNT, "prod/db", "AbC123")
     ref = parse_secret_id(arn)
     assert ref.kind is SecretIdKind.FULL_ARN
