@@ -138,10 +138,10 @@ class Identity:
             for use in uses.values():
                 tx.record_key_use(use)
         for use in uses.values():
-            assert use.used_at is not None
-            self._written[use.access_key_id] = (
-                int(use.used_at // 60),
-                use.service,
-                use.region,
-            )
+            if use.used_at is not None:
+                self._written[use.access_key_id] = (
+                    int(use.used_at // 60),
+                    use.service,
+                    use.region,
+                )
         return len(uses)

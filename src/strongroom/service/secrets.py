@@ -165,11 +165,11 @@ class SecretsService:
         versions = tx.versions(pk)
         excess = len(versions) - MAX_VERSIONS
         cutoff = self._clock.now() - _DAY
-        for vid in staging.deprecated(labels, [v.version_id for v in versions]):
+        created = {v.version_id: v.created_at for v in versions}
+        for vid in staging.deprecated(labels, list(created)):
             if excess <= 0:
                 break
-            version = next(v for v in versions if v.version_id == vid)
-            if version.created_at < cutoff:
+            if created[vid] < cutoff:
                 tx.delete_version(pk, vid)
                 excess -= 1
 
