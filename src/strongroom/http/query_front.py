@@ -11,9 +11,10 @@ from typing import Any
 from strongroom import errors
 from strongroom.protocol import query
 from strongroom.protocol.faults import query_fault
-from strongroom.protocol.iam import IAM_OUTPUTS, STS_OUTPUTS
+from strongroom.protocol.iam import IAM_OUTPUTS
 from strongroom.protocol.secretsmanager import snake_case
 from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
+from strongroom.protocol.sts import STS_OUTPUTS
 from strongroom.service.context import RequestContext
 from strongroom.service.identity import Identity
 

@@ -1,4 +1,4 @@
-"""IAM and STS results as the query protocol's member names."""
+"""IAM results as the query protocol's member names."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from strongroom.domain.iam import AccessKeyInfo, IamUser, KeyLastUsed
 
-__all__ = ["IAM_OUTPUTS", "STS_OUTPUTS"]
+__all__ = ["IAM_OUTPUTS"]
 
 
 def _user(u: IamUser) -> dict[str, Any]:
@@ -77,11 +77,4 @@ IAM_OUTPUTS: Mapping[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
     ),
     "ListUserPolicies": ("list_user_policies", _listing("PolicyNames", lambda n: n)),
     "DeleteUserPolicy": ("delete_user_policy", _empty),
-}
-
-STS_OUTPUTS: Mapping[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
-    "GetCallerIdentity": (
-        "get_caller_identity",
-        lambda c: {"UserId": c.user_id, "Account": c.account, "Arn": c.arn},
-    ),
 }

@@ -10,10 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+# Which IAM identity an inline policy, attachment or boundary belongs to.
+IamKind = Literal["user", "group", "role"]
 
 __all__ = [
     "AccessKeyRecord",
+    "GroupRecord",
+    "IamKind",
+    "ManagedPolicyRecord",
+    "PolicyVersionRecord",
+    "RoleRecord",
+    "SessionRecord",
     "KeyMaterialRecord",
     "KeyUseRecord",
     "ListQuery",
@@ -75,6 +84,76 @@ class UserRecord:
     path: str
     created_at: float
     tags: tuple[tuple[str, str], ...]
+    boundary_arn: str | None = None  # permissions boundary (a managed policy ARN)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    account_id: str
+    group_name: str
+    path: str
+    group_id: str  # "AGPA..." stable unique id
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRecord:
+    account_id: str
+    role_name: str
+    path: str
+    role_id: str  # "AROA..." stable unique id
+    created_at: float
+    trust_policy: str  # AssumeRolePolicyDocument as given
+    description: str | None
+    max_session_duration: int  # seconds, 3600..43200
+    tags: tuple[tuple[str, str], ...]
+    boundary_arn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedPolicyRecord:
+    """A managed policy. AWS managed ones have account_id "aws" and ARNs
+    ``arn:aws:iam::aws:policy/...``; customer managed ones belong to an account."""
+
+    account_id: str
+    arn: str
+    policy_name: str
+    path: str
+    policy_id: str  # "ANPA..." stable unique id
+    default_version: str  # "v1", "v2", ...
+    created_at: float
+    updated_at: float
+    description: str | None
+    next_version: int  # number the next CreatePolicyVersion gets (versions are never reused)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyVersionRecord:
+    arn: str
+    version_id: str
+    document: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """Temporary credentials from AssumeRole (kind "role") or GetSessionToken (kind "user").
+    The secret half is sealed under the root key, like a long-term key's; the session token
+    is kept only as its SHA-256 digest."""
+
+    access_key_id: str  # "ASIA..."
+    account_id: str
+    sealed_secret: bytes
+    token_digest: bytes
+    kind: Literal["user", "role"]
+    name: str  # the role name, or the user name for GetSessionToken
+    session_name: str | None  # RoleSessionName (roles only)
+    created_at: float
+    expires_at: float
+    session_policy: str | None  # the inline session policy of AssumeRole, if any
+    policy_arns: tuple[str, ...]  # managed session policies of AssumeRole
+    tags: tuple[tuple[str, str], ...]  # session tags
+    source_account_id: str  # account of the caller that assumed the role
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +241,74 @@ class ReadTx(Protocol):
 
     def key_use(self, access_key_id: str) -> KeyUseRecord | None: ...
 
-    def user_policies(self, account_id: str, user_name: str) -> dict[str, str]:
-        """The user's inline policies: name -> document."""
+    def inline_policies(self, account_id: str, kind: IamKind, owner: str) -> dict[str, str]:
+        """The inline policies of one user, group or role (name compared ignoring case):
+        policy name -> document, by policy name."""
+        ...
+
+    def identity_documents(
+        self, account_id: str, kind: IamKind, owner: str
+    ) -> list[tuple[str, str]]:
+        """Every identity-based policy document that applies to a user or role, as
+        (label, document): its inline policies (label = policy name), the default version
+        of each managed policy attached to it (label = policy ARN) and, for a user, the
+        inline and attached policies of each group it belongs to. Empty if none or the
+        owner does not exist."""
+        ...
+
+    def group(self, account_id: str, group_name: str) -> GroupRecord | None:
+        """The group with this name (compared ignoring case)."""
+        ...
+
+    def groups(self, account_id: str, path_prefix: str) -> list[GroupRecord]:
+        """The account's groups whose path starts with ``path_prefix``, by name."""
+        ...
+
+    def group_members(self, account_id: str, group_name: str) -> list[UserRecord]:
+        """The group's users, by name."""
+        ...
+
+    def user_groups(self, account_id: str, user_name: str) -> list[GroupRecord]:
+        """The groups a user belongs to, by name."""
+        ...
+
+    def role(self, account_id: str, role_name: str) -> RoleRecord | None:
+        """The role with this name (compared ignoring case)."""
+        ...
+
+    def roles(self, account_id: str, path_prefix: str) -> list[RoleRecord]:
+        """The account's roles whose path starts with ``path_prefix``, by name."""
+        ...
+
+    def managed_policy(self, arn: str) -> ManagedPolicyRecord | None:
+        """A managed policy (AWS managed or any account's) by exact ARN."""
+        ...
+
+    def managed_policies(
+        self, account_id: str, scope: Literal["All", "AWS", "Local"], path_prefix: str
+    ) -> list[ManagedPolicyRecord]:
+        """Managed policies visible in an account: "Local" its own, "AWS" the AWS managed
+        ones, "All" both; path starting with ``path_prefix``; by name."""
+        ...
+
+    def policy_versions(self, arn: str) -> list[PolicyVersionRecord]:
+        """The versions of a managed policy, newest first."""
+        ...
+
+    def policy_version(self, arn: str, version_id: str) -> PolicyVersionRecord | None: ...
+
+    def attached_policies(
+        self, account_id: str, kind: IamKind, owner: str
+    ) -> list[ManagedPolicyRecord]:
+        """Managed policies attached to one user, group or role, by policy name."""
+        ...
+
+    def policy_attachments(self, account_id: str, arn: str) -> list[tuple[IamKind, str]]:
+        """Who in ``account_id`` has the policy attached: (kind, owner name), sorted."""
+        ...
+
+    def session(self, access_key_id: str) -> SessionRecord | None:
+        """A temporary credential by its access key id (expired ones too, until purged)."""
         ...
 
     def key_by_alias(self, account_id: str, alias: str) -> str | None: ...
@@ -228,12 +373,72 @@ class WriteTx(ReadTx, Protocol):
 
     def record_key_use(self, use: KeyUseRecord) -> None: ...
 
-    def put_user_policy(
-        self, account_id: str, user_name: str, policy_name: str, document: str
-    ) -> None: ...
+    def update_user(self, record: UserRecord) -> None:
+        """Replace the user's path, tags and boundary (found by account and name)."""
+        ...
 
-    def delete_user_policy(self, account_id: str, user_name: str, policy_name: str) -> bool:
+    def put_inline_policy(
+        self, account_id: str, kind: IamKind, owner: str, policy_name: str, document: str
+    ) -> None:
+        """Add or replace an inline policy of an existing user, group or role."""
+        ...
+
+    def delete_inline_policy(
+        self, account_id: str, kind: IamKind, owner: str, policy_name: str
+    ) -> bool:
         """Remove one inline policy; False if it did not exist."""
+        ...
+
+    def insert_group(self, record: GroupRecord) -> None: ...
+
+    def delete_group(self, account_id: str, group_name: str) -> None:
+        """Remove the group with its inline policies, attachments and memberships."""
+        ...
+
+    def add_user_to_group(self, account_id: str, group_name: str, user_name: str) -> None:
+        """Idempotent: adding a member twice keeps one membership."""
+        ...
+
+    def remove_user_from_group(self, account_id: str, group_name: str, user_name: str) -> bool:
+        """False if the user was not a member."""
+        ...
+
+    def insert_role(self, record: RoleRecord) -> None: ...
+
+    def update_role(self, record: RoleRecord) -> None:
+        """Replace trust policy, description, max session duration, tags and boundary."""
+        ...
+
+    def delete_role(self, account_id: str, role_name: str) -> None:
+        """Remove the role with its inline policies and attachments."""
+        ...
+
+    def insert_managed_policy(self, record: ManagedPolicyRecord) -> None: ...
+
+    def update_managed_policy(self, record: ManagedPolicyRecord) -> None:
+        """Replace default_version, updated_at, next_version and description (by ARN)."""
+        ...
+
+    def delete_managed_policy(self, arn: str) -> None:
+        """Remove the policy and all its versions (attachments are the caller's check)."""
+        ...
+
+    def insert_policy_version(self, record: PolicyVersionRecord) -> None: ...
+
+    def delete_policy_version(self, arn: str, version_id: str) -> None: ...
+
+    def attach_policy(self, account_id: str, kind: IamKind, owner: str, arn: str) -> None:
+        """Idempotent: attaching twice keeps one attachment."""
+        ...
+
+    def detach_policy(self, account_id: str, kind: IamKind, owner: str, arn: str) -> bool:
+        """False if it was not attached."""
+        ...
+
+    def insert_session(self, record: SessionRecord) -> None: ...
+
+    def purge_sessions(self, now: float) -> int:
+        """Remove sessions that expired before ``now``; returns how many."""
         ...
 
 
