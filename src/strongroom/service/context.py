@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from strongroom.domain import iam
 
@@ -11,14 +12,22 @@ __all__ = ["Principal", "RequestContext"]
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated caller: for now an IAM user of one account."""
+    """An authenticated caller: an IAM user (long-term key, or temporary credentials from
+    GetSessionToken) or a role session from AssumeRole. For a role session ``user_name``
+    is the role's name and ``session_name`` the RoleSessionName."""
 
     account_id: str
     user_name: str
     access_key_id: str
+    kind: Literal["user", "assumed-role"] = "user"
+    session_name: str | None = None
 
     @property
     def arn(self) -> str:
+        if self.kind == "assumed-role":
+            return (
+                f"arn:aws:sts::{self.account_id}:assumed-role/{self.user_name}/{self.session_name}"
+            )
         return f"arn:aws:iam::{self.account_id}:user/{self.user_name}"
 
     @property
