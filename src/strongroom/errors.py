@@ -43,6 +43,7 @@ __all__ = [
     "InvalidNextToken",
     "InvalidParameter",
     "InvalidRequest",
+    "ExpiredToken",
     "InvalidSignature",
     "LimitExceeded",
     "MalformedPolicy",
@@ -161,6 +162,10 @@ class IncompleteSignature(AuthError):
 
 class UnrecognizedClient(AuthError):
     default_message = "The security token included in the request is invalid."
+
+
+class ExpiredToken(AuthError):
+    default_message = "The security token included in the request is expired"
 
 
 class InvalidSignature(AuthError):
