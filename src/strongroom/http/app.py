@@ -61,6 +61,7 @@ class Components:
     policies: ResourcePolicyService
     authz: Authorizer
     clock: Clock
+    purge_clock: Clock  # the clock plus the testing offset, when one is configured
 
 
 def load_root_key(settings: Settings) -> tuple[RootKey, bool]:
@@ -79,11 +80,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
     keys = KeyService(root)
     keyring = Keyring(storage, keys, clock, settings.server.region)
     keyring.load_all()
-    identity = Identity(storage, root, clock)
+    purge_clock: Clock = clock
+    if settings.purge.clock_offset_file:
+        purge_clock = OffsetClock(clock, settings.path(settings.purge.clock_offset_file))
+    identity = Identity(storage, root, clock, session_clock=purge_clock)
     authz = Authorizer(storage, clock)
     secrets = SecretsService(storage, Envelope(keys), keyring, clock, authz)
     policies = ResourcePolicyService(storage, authz)
-    return Components(settings, storage, root, keyring, identity, secrets, policies, authz, clock)
+    return Components(
+        settings, storage, root, keyring, identity, secrets, policies, authz, clock, purge_clock
+    )
 
 
 class StrongroomApp:
@@ -93,12 +99,7 @@ class StrongroomApp:
         self.components = components
         settings = components.settings
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strongroom-writer")
-        purge_clock: Clock = components.clock
-        if settings.purge.clock_offset_file:
-            purge_clock = OffsetClock(
-                components.clock, settings.path(settings.purge.clock_offset_file)
-            )
-        self._purge_clock = purge_clock
+        self._purge_clock = components.purge_clock
         verifier = SigV4Verifier(
             settings.server.region, components.identity.secret_for, components.clock
         )
@@ -113,7 +114,12 @@ class StrongroomApp:
                 ),
                 identity=components.identity,
                 services={
-                    "sts": StsService(),
+                    "sts": StsService(
+                        components.storage,
+                        components.identity,
+                        components.authz,
+                        components.clock,
+                    ),
                     "iam": IamService(
                         components.storage,
                         components.identity,
@@ -180,6 +186,7 @@ class StrongroomApp:
                     self._writer, self.components.secrets.purge_due, now
                 ):
                     pass
+                await loop.run_in_executor(self._writer, self.components.identity.purge_sessions)
             except Exception:
                 log.exception("purger failed; will retry")
             await asyncio.sleep(interval)

@@ -21,7 +21,7 @@ from strongroom.protocol.secretsmanager import LATER, OPERATIONS, snake_case
 from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
 from strongroom.service.context import RequestContext
-from strongroom.service.identity import Identity
+from strongroom.service.identity import AccessKey, Identity
 
 __all__ = ["Dispatcher"]
 
@@ -134,6 +134,10 @@ class Dispatcher:
             except errors.ServiceError as exc:
                 raise _Fail(exc) from None
             akid = caller.access_key_id
+            try:
+                key = self._identity.authenticate(akid, caller.session_token)
+            except errors.ServiceError as exc:
+                raise _Fail(exc) from None
             self._identity.note_use(akid, _SERVICE, caller.region)
             ctype = header_map.get("content-type", "").split(";", 1)[0].strip().lower()
             if ctype and ctype not in _ACCEPTED_TYPES:
@@ -141,7 +145,7 @@ class Dispatcher:
             client = scope.get("client")
             result = await self._call(
                 operation,
-                caller.access_key_id,
+                key,
                 request_id,
                 body,
                 source_ip=client[0] if client else None,
@@ -201,7 +205,7 @@ class Dispatcher:
     async def _call(
         self,
         operation: str,
-        akid: str,
+        key: AccessKey,
         request_id: str,
         body: bytes,
         *,
@@ -219,9 +223,6 @@ class Dispatcher:
         method = self._methods[operation]
         args: tuple[RequestContext, ...] = ()
         if spec.needs_context:
-            key = self._identity.verified(akid)  # SigV4 just checked it against the store
-            if key is None:  # deleted between verification and now
-                raise errors.UnrecognizedClient()
             args = (
                 RequestContext(
                     key.principal, self._region, request_id, source_ip, secure_transport

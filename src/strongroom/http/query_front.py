@@ -102,13 +102,16 @@ class QueryFront:
                 raise errors.NotSupported(
                     f"{operation} is not supported by this Strongroom server yet."
                 )
-            key = self._identity.verified(akid)
-            if key is None:
-                raise errors.UnrecognizedClient()
+            principal = self._identity.authenticate(akid, caller.session_token).principal
+            if principal.temporary and principal.kind == "user":
+                # GetSessionToken credentials (no MFA here): no IAM, and of STS only
+                # AssumeRole and GetCallerIdentity, as AWS.
+                if service == "iam":
+                    raise errors.UnrecognizedClient()
+                if operation not in {"AssumeRole", "GetCallerIdentity", "GetSessionToken"}:
+                    raise errors.AccessDenied(f"Cannot call {operation} with session credentials")
             serve, render = served
-            ctx = RequestContext(
-                key.principal, self._region, request_id, source_ip, secure_transport
-            )
+            ctx = RequestContext(principal, self._region, request_id, source_ip, secure_transport)
             result = serve(ctx, **{snake_case(k): v for k, v in params.items()})
             payload = query.encode_response(model, operation, render(result), request_id)
             return 200, payload, operation, akid

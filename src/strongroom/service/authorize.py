@@ -10,17 +10,27 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from strongroom.clock import Clock
 from strongroom.domain import policy
 from strongroom.errors import AccessDenied, MalformedPolicy
-from strongroom.service.context import RequestContext
-from strongroom.storage.base import Storage
+from strongroom.service.context import Principal, RequestContext
+from strongroom.storage.base import ReadTx, Storage
 
 __all__ = ["Authorizer"]
 
 _RESOURCE_CACHE = 4096
+_SUBJECT_CACHE = 4096
+# What a policy that no longer exists grants when it limits (boundary, session): nothing.
+_NOTHING = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
+
+
+def _account_of(resource: str, default: str) -> str:
+    """The account field of an ARN (``default`` for "*" or an ARN without one)."""
+    parts = resource.split(":", 5)
+    return parts[4] if len(parts) > 4 and parts[4] else default
 
 
 def _allows_everything(text: str) -> bool:
@@ -45,6 +55,87 @@ def _allows_everything(text: str) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Subject:
+    """Everything about the caller that evaluation needs, loaded once per store change."""
+
+    token: object
+    identity: tuple[policy.CompiledPolicy, ...]
+    unrestricted: bool  # nothing but unconditional Allow-everything, no boundary or session
+    boundary: policy.CompiledPolicy | None
+    session: tuple[policy.CompiledPolicy, ...]
+    tags: tuple[tuple[str, str], ...]  # aws:PrincipalTag/...
+
+
+def _compile(
+    documents: Iterable[tuple[str, str]], kind: policy.PolicyKind
+) -> tuple[policy.CompiledPolicy, ...]:
+    compiled = []
+    for name, text in documents:
+        try:
+            compiled.append(policy.parse(text, kind, name=name))
+        except MalformedPolicy:
+            continue  # refused when written; an unreadable one grants nothing
+    return tuple(compiled)
+
+
+def _default_document(tx: ReadTx, arn: str | None) -> tuple[str, str] | None:
+    """(ARN, document of the default version) of a managed policy, if it exists."""
+    if arn is None:
+        return None
+    rec = tx.managed_policy(arn)
+    if rec is None:
+        return None
+    version = tx.policy_version(arn, rec.default_version)
+    return (arn, version.document) if version is not None else None
+
+
+def _load_subject(tx: ReadTx, principal: Principal, token: object) -> _Subject:
+    account = principal.account_id
+    boundary_doc: tuple[str, str] | None = None
+    session_docs: list[tuple[str, str]] = []
+    tags: tuple[tuple[str, str], ...] = ()
+    if principal.kind == "assumed-role":
+        documents = tx.identity_documents(account, "role", principal.user_name)
+        role = tx.role(account, principal.user_name)
+        if role is not None:
+            boundary_doc = _default_document(tx, role.boundary_arn)
+            tags = role.tags
+        session = tx.session(principal.access_key_id)
+        if session is not None:
+            if session.session_policy is not None:
+                session_docs.append(("session policy", session.session_policy))
+            for arn in session.policy_arns:
+                found = _default_document(tx, arn)
+                # A managed session policy deleted since still limits: to nothing.
+                session_docs.append(found or (arn, _NOTHING))
+            merged = dict(tags)
+            merged.update(session.tags)  # session tags win over the role's
+            tags = tuple(merged.items())
+    else:
+        documents = tx.identity_documents(account, "user", principal.user_name)
+        user = tx.user(account, principal.user_name)
+        if user is not None:
+            boundary_doc = _default_document(tx, user.boundary_arn)
+            tags = user.tags
+    boundary = None
+    if boundary_doc is not None:
+        compiled = _compile((boundary_doc,), "boundary")
+        boundary = compiled[0] if compiled else policy.parse(_NOTHING, "boundary")
+    session_policies = _compile(session_docs, "session")
+    if session_docs and not session_policies:
+        session_policies = (policy.parse(_NOTHING, "session"),)
+    unrestricted = (
+        bool(documents)
+        and boundary is None
+        and not session_docs
+        and all(_allows_everything(text) for _, text in documents)
+    )
+    return _Subject(
+        token, _compile(documents, "identity"), unrestricted, boundary, session_policies, tags
+    )
+
+
 class Authorizer:
     """Checks one action on one resource for the caller; raises AccessDenied with AWS's
     message (who, which action, which resource, and why)."""
@@ -52,48 +143,99 @@ class Authorizer:
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self._storage = storage
         self._clock = clock
-        self._identity: dict[
-            tuple[str, str], tuple[object, tuple[policy.CompiledPolicy, ...], bool]
-        ] = {}
+        self._subjects: dict[tuple[str, str, str, str], _Subject] = {}
         self._resource: dict[str, policy.CompiledPolicy] = {}
         self._lock = threading.Lock()
         self._now: tuple[int, datetime] = (-1, datetime.fromtimestamp(0, tz=UTC))
 
-    def _identity_policies(
-        self, ctx: RequestContext
-    ) -> tuple[tuple[policy.CompiledPolicy, ...], bool]:
-        """The caller's compiled policies, and whether they are nothing but unconditional
-        Allow-everything statements (an administrator)."""
-        principal = ctx.principal
-        key = (principal.account_id, principal.user_name.lower())
+    def _subject(self, principal: Principal) -> _Subject:
+        """The caller's policies, boundary, session policies and tags, cached until the
+        store reports a change."""
+        session = principal.access_key_id if principal.kind == "assumed-role" else ""
+        key = (principal.account_id, principal.kind, principal.user_name.lower(), session)
         token = self._storage.change_token()
-        cached = self._identity.get(key)
-        if cached is not None and cached[0] == token:
-            return cached[1], cached[2]
+        cached = self._subjects.get(key)
+        if cached is not None and cached.token == token:
+            return cached
         with self._storage.read() as tx:
-            documents = tx.user_policies(principal.account_id, principal.user_name)
-        compiled = []
-        for name, text in documents.items():
-            try:
-                compiled.append(policy.parse(text, "identity", name=name))
-            except MalformedPolicy:
-                continue  # refused when written; an unreadable one grants nothing
-        result = tuple(compiled)
-        unrestricted = bool(documents) and all(_allows_everything(t) for t in documents.values())
-        self._identity[key] = (token, result, unrestricted)
-        return result, unrestricted
+            subject = _load_subject(tx, principal, token)
+        with self._lock:
+            if len(self._subjects) >= _SUBJECT_CACHE:
+                self._subjects.clear()
+            self._subjects[key] = subject
+        return subject
 
-    def _resource_policy(self, text: str) -> policy.CompiledPolicy | None:
-        found = self._resource.get(text)
+    def evaluate(
+        self,
+        ctx: RequestContext,
+        action: str,
+        resource: str,
+        *,
+        resource_policy: str | None = None,
+        resource_policy_kind: policy.PolicyKind = "resource",
+        resource_account: str | None = None,
+        tags: Iterable[tuple[str, str]] = (),
+        extra: Mapping[str, policy.ContextValue] | None = None,
+    ) -> tuple[policy.AuthzRequest, policy.Decision]:
+        """The full decision for ``action`` on ``resource`` (for checks and explanations)."""
+        subject = self._subject(ctx.principal)
+        request = self._request(
+            ctx,
+            subject,
+            action,
+            resource,
+            resource_account=resource_account,
+            tags=tags,
+            extra=extra,
+        )
+        compiled = None
+        if resource_policy is not None:
+            compiled = self._resource_policy(resource_policy, resource_policy_kind)
+        decision = policy.evaluate(
+            request,
+            identity=subject.identity,
+            resource=compiled,
+            boundary=subject.boundary,
+            session=subject.session,
+        )
+        return request, decision
+
+    def _request(
+        self,
+        ctx: RequestContext,
+        subject: _Subject,
+        action: str,
+        resource: str,
+        *,
+        resource_account: str | None,
+        tags: Iterable[tuple[str, str]],
+        extra: Mapping[str, policy.ContextValue] | None,
+    ) -> policy.AuthzRequest:
+        principal = ctx.principal
+        return policy.AuthzRequest(
+            principal_arn=principal.arn,
+            principal_account=principal.account_id,
+            action=action,
+            resource=resource,
+            resource_account=resource_account or _account_of(resource, ctx.account_id),
+            context=self.context_keys(ctx, tags, extra, subject.tags),
+            role_arn=principal.role_arn,
+        )
+
+    def _resource_policy(
+        self, text: str, kind: policy.PolicyKind = "resource"
+    ) -> policy.CompiledPolicy | None:
+        key = text if kind == "resource" else kind + ":" + text
+        found = self._resource.get(key)
         if found is None:
             try:
-                found = policy.parse(text, "resource")
+                found = policy.parse(text, kind)
             except MalformedPolicy:
                 return None
             with self._lock:
                 if len(self._resource) >= _RESOURCE_CACHE:
                     self._resource.clear()
-                self._resource[text] = found
+                self._resource[key] = found
         return found
 
     def context_keys(
@@ -101,19 +243,29 @@ class Authorizer:
         ctx: RequestContext,
         tags: Iterable[tuple[str, str]] = (),
         extra: Mapping[str, policy.ContextValue] | None = None,
+        principal_tags: Iterable[tuple[str, str]] = (),
     ) -> dict[str, policy.ContextValue]:
-        """The global condition keys of this request plus resource tags and ``extra``."""
+        """The global condition keys of this request plus principal and resource tags and
+        ``extra``."""
         second = int(self._clock.now())
         if self._now[0] != second:  # one datetime per second, not per request
             self._now = (second, datetime.fromtimestamp(second, tz=UTC))
+        principal = ctx.principal
         keys: dict[str, policy.ContextValue] = {
-            "aws:username": ctx.principal.user_name,
-            "aws:userid": ctx.principal.user_id,
+            "aws:userid": principal.user_id,
             "aws:CurrentTime": self._now[1],
             "aws:EpochTime": second,
             "aws:SecureTransport": ctx.secure_transport,
             "aws:RequestedRegion": ctx.region,
+            "aws:PrincipalType": "AssumedRole" if principal.kind == "assumed-role" else "User",
+            "aws:ViaAWSService": False,
         }
+        if principal.kind == "user":
+            keys["aws:username"] = principal.user_name  # absent for role sessions, as AWS
+        if principal.temporary:
+            keys["aws:TokenIssueTime"] = self._now[1]
+        for key, value in principal_tags:
+            keys[f"aws:PrincipalTag/{key}"] = value
         if ctx.source_ip is not None:
             keys["aws:SourceIp"] = ctx.source_ip
         for key, value in tags:
@@ -134,23 +286,24 @@ class Authorizer:
         extra: Mapping[str, policy.ContextValue] | None = None,
     ) -> None:
         """Allow ``action`` on ``resource`` or raise AccessDenied explaining why not."""
-        identity, unrestricted = self._identity_policies(ctx)
-        if unrestricted and resource_policy is None:
+        subject = self._subject(ctx.principal)
+        if (
+            subject.unrestricted
+            and resource_policy is None
+            and _account_of(resource, ctx.account_id) == ctx.account_id
+        ):
             # Only unconditional "Allow * on *" and no resource policy that could Deny:
             # evaluation can only allow, so skip building the request (the admin's hot path).
             return
-        request = policy.AuthzRequest(
-            principal_arn=ctx.principal.arn,
-            principal_account=ctx.account_id,
-            action=action,
-            resource=resource,
-            resource_account=ctx.account_id,
-            context=self.context_keys(ctx, tags, extra),
+        request = self._request(
+            ctx, subject, action, resource, resource_account=None, tags=tags, extra=extra
         )
         decision = policy.evaluate(
             request,
-            identity=identity,
+            identity=subject.identity,
             resource=self._resource_policy(resource_policy) if resource_policy else None,
+            boundary=subject.boundary,
+            session=subject.session,
         )
         if not decision.allowed:
             raise AccessDenied(policy.denied_message(request, decision))

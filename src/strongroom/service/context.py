@@ -21,6 +21,9 @@ class Principal:
     access_key_id: str
     kind: Literal["user", "assumed-role"] = "user"
     session_name: str | None = None
+    unique_id: str | None = None  # a role session's "AROA...:session"
+    role_path: str = "/"
+    temporary: bool = False  # temporary credentials (AssumeRole or GetSessionToken)
 
     @property
     def arn(self) -> str:
@@ -31,7 +34,16 @@ class Principal:
         return f"arn:aws:iam::{self.account_id}:user/{self.user_name}"
 
     @property
+    def role_arn(self) -> str | None:
+        """For a role session, the role's ARN (what aws:PrincipalArn holds)."""
+        if self.kind != "assumed-role":
+            return None
+        return f"arn:aws:iam::{self.account_id}:role{self.role_path}{self.user_name}"
+
+    @property
     def user_id(self) -> str:
+        if self.unique_id is not None:
+            return self.unique_id
         return iam.user_id(self.account_id, self.user_name)
 
 

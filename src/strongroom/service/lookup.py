@@ -8,14 +8,16 @@ from collections.abc import Mapping
 
 from strongroom.domain import names
 from strongroom.domain.policy import ContextValue
-from strongroom.errors import InvalidRequest, NotFound
+from strongroom.errors import AccessDenied, InvalidRequest, NotFound
 from strongroom.service.authorize import Authorizer
 from strongroom.service.context import RequestContext
 from strongroom.storage.base import ReadTx, SecretRecord
 
 __all__ = [
+    "CROSS_ACCOUNT_DEFAULT_KEY",
     "DEFAULT_POLICY",
     "MARKED_FOR_DELETION",
+    "check_cross_account_key",
     "find_secret",
     "get_live_secret",
     "get_secret",
@@ -29,23 +31,38 @@ MARKED_FOR_DELETION = (
 
 
 def find_secret(tx: ReadTx, ctx: RequestContext, secret_id: str) -> SecretRecord | None:
-    """The secret ``secret_id`` names in the caller's account and region, deleted or not.
+    """The secret ``secret_id`` names, deleted or not: by name in the caller's account, or
+    by ARN in the account the ARN names (cross-account access needs both the caller's
+    policies and the secret's resource policy to allow, which :func:`authorize` checks).
     No authorization: callers use :func:`get_secret` or :func:`authorize` on the result."""
     ref = names.parse_secret_id(secret_id)
     if ref.kind is names.SecretIdKind.NAME:
         return tx.find_secret_by_name(ctx.account_id, secret_id)
-    if ref.account != ctx.account_id or ref.region != ctx.region:
-        # Cross-account access arrives with the rest of access control.
+    if ref.region != ctx.region or ref.account is None:
         return None
     if ref.kind is names.SecretIdKind.FULL_ARN:
         rec = tx.find_secret_by_arn(secret_id)
         if rec is not None:
             return rec
     # A partial ARN (no suffix), or an ARN whose "suffix" is part of the name.
-    rec = tx.find_secret_by_name(ctx.account_id, ref.name)
+    rec = tx.find_secret_by_name(ref.account, ref.name)
     if rec is not None and names.matches(ref, rec.name, rec.arn):
         return rec
     return None
+
+
+CROSS_ACCOUNT_DEFAULT_KEY = (
+    "You can't access a secret from a different AWS account if you encrypt the secret "
+    "with the default KMS service key."
+)
+
+
+def check_cross_account_key(ctx: RequestContext, rec: SecretRecord) -> None:
+    """Reading or writing a value from another account needs a customer managed key whose
+    key policy lets the caller's account use it; the default ``aws/secretsmanager`` key
+    never does (AWS's rule). Until customer managed keys exist every secret uses it."""
+    if rec.account_id != ctx.account_id:
+        raise AccessDenied(CROSS_ACCOUNT_DEFAULT_KEY)
 
 
 def requested_arn(ctx: RequestContext, secret_id: str) -> str:

@@ -39,6 +39,7 @@ from strongroom.service.keyring import Keyring
 from strongroom.service.lookup import (
     MARKED_FOR_DELETION,
     authorize,
+    check_cross_account_key,
     find_secret,
     get_live_secret,
     get_secret,
@@ -284,6 +285,7 @@ class SecretsService:
                 action="secretsmanager:GetSecretValue",
                 extra=extra,
             )
+            check_cross_account_key(ctx, rec)
             return self._read_value(tx, rec, version_id, version_stage)
 
     def _staged(self, ctx: RequestContext, secret_id: str, stage: str) -> SecretValue | None:
@@ -403,6 +405,7 @@ class SecretsService:
                             authz=self._authz,
                             action="secretsmanager:GetSecretValue",
                         )
+                        check_cross_account_key(ctx, rec)
                         values.append(self._read_value(tx, rec, None, None))
                     except ServiceError as exc:
                         errors.append(BatchError(secret_id, exc))
@@ -463,6 +466,7 @@ class SecretsService:
             rec = get_live_secret(
                 tx, ctx, secret_id, authz=self._authz, action="secretsmanager:PutSecretValue"
             )
+            check_cross_account_key(ctx, rec)
             if self._is_retry(tx, rec, version_id, secret_string, secret_binary):
                 labels = tx.labels(rec.pk)
                 return (
@@ -509,6 +513,8 @@ class SecretsService:
             if type is not None:
                 rec = replace(rec, secret_type=type)
             rec = replace(rec, last_changed_at=self._clock.now())
+            if has_value:
+                check_cross_account_key(ctx, rec)
             tx.update_secret(rec)
             if has_value:
                 if self._is_retry(tx, rec, version_id, secret_string, secret_binary):
