@@ -3,14 +3,29 @@ with its issue)."""
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from strongroom.storage.base import ListQuery, SecretRecord, Storage, VersionRecord
+from strongroom.storage.base import (
+    GroupRecord,
+    IamKind,
+    ListQuery,
+    ManagedPolicyRecord,
+    PolicyVersionRecord,
+    RoleRecord,
+    SecretRecord,
+    SessionRecord,
+    Storage,
+    UserRecord,
+    VersionRecord,
+    WriteTx,
+)
 from strongroom.storage.sqlite import SqliteStorage, migrations
 
 
@@ -222,8 +237,11 @@ def test_upgrade_from_schema_1_creates_users_for_existing_keys(tmp_path: Path) -
         use = tx.key_use("AKIAOLD")
         assert use is not None and use.used_at is None
         # Before enforcement every user could do everything: kept as an explicit policy.
-        assert list(tx.user_policies("123456789012", "admin")) == ["AdministratorAccess"]
-    assert store.schema_version() == 3
+        assert list(tx.inline_policies("123456789012", "user", "admin")) == ["AdministratorAccess"]
+        assert tx.identity_documents("123456789012", "user", "Admin") == [
+            ("AdministratorAccess", _ADMIN_DOC)
+        ]
+    assert store.schema_version() == len(migrations())
     store.close()
 
 
@@ -236,3 +254,580 @@ def test_read_inside_write_joins_the_transaction(storage: Storage) -> None:
             assert found is not None and found.name == "nested"
     with storage.read() as tx:
         assert tx.get_secret(pk) is not None
+
+
+# -- IAM entities ---------------------------------------------------------------------------
+
+ACCT = "111111111111"
+OTHER = "222222222222"
+_ADMIN_DOC = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+_AWS_CREATED = 1423247986.0  # 2015-02-06T18:39:46Z
+
+
+def _doc(action: str) -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action}]}
+    )
+
+
+def _user_rec(name: str, account: str = ACCT, path: str = "/") -> UserRecord:
+    return UserRecord(account, name, path, 1.0, (("team", "a"),))
+
+
+def _group_rec(name: str, account: str = ACCT, path: str = "/") -> GroupRecord:
+    return GroupRecord(account, name, path, f"AGPA{account[:5]}{name.upper():X<12}"[:21], 2.0)
+
+
+def _role_rec(name: str, account: str = ACCT, path: str = "/") -> RoleRecord:
+    return RoleRecord(
+        account_id=account,
+        role_name=name,
+        path=path,
+        role_id=f"AROA{account[:5]}{name.upper():X<12}"[:21],
+        created_at=3.0,
+        trust_policy='{"Version":"2012-10-17","Statement":[]}',
+        description=None,
+        max_session_duration=3600,
+        tags=(),
+    )
+
+
+def _policy_rec(name: str, account: str = ACCT, path: str = "/") -> ManagedPolicyRecord:
+    return ManagedPolicyRecord(
+        account_id=account,
+        arn=f"arn:aws:iam::{account}:policy{path}{name}",
+        policy_name=name,
+        path=path,
+        policy_id=f"ANPA{account[:5]}{name.upper():X<12}"[:21],
+        default_version="v1",
+        created_at=4.0,
+        updated_at=4.0,
+        description=None,
+        next_version=2,
+    )
+
+
+def _session_rec(access_key_id: str, expires_at: float) -> SessionRecord:
+    return SessionRecord(
+        access_key_id=access_key_id,
+        account_id=ACCT,
+        sealed_secret=b"sealed-" + access_key_id.encode(),
+        token_digest=b"\x01" * 32,
+        kind="role",
+        name="Deployer",
+        session_name="ci-run",
+        created_at=expires_at - 3600,
+        expires_at=expires_at,
+        session_policy=_doc("secretsmanager:GetSecretValue"),
+        policy_arns=("arn:aws:iam::aws:policy/IAMReadOnlyAccess",),
+        tags=(("project", "x"),),
+        source_account_id=OTHER,
+    )
+
+
+def _accounts(tx: WriteTx) -> None:
+    tx.insert_account(ACCT, 0.0)
+    tx.insert_account(OTHER, 0.0)
+
+
+def _new_policy(tx: WriteTx, name: str, action: str, account: str = ACCT) -> str:
+    rec = _policy_rec(name, account)
+    tx.insert_managed_policy(rec)
+    tx.insert_policy_version(PolicyVersionRecord(rec.arn, "v1", _doc(action), 4.0))
+    return rec.arn
+
+
+def test_user_update_replaces_path_tags_and_boundary(storage: Storage) -> None:
+    """update_user, found by name in any case, replaces path, tags and boundary."""
+    boundary = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_user(_user_rec("Alice"))
+    with storage.read() as tx:
+        assert tx.user(ACCT, "alice") == _user_rec("Alice")
+    changed = UserRecord(ACCT, "ALICE", "/ops/", 1.0, (("k", "v"),), boundary)
+    with storage.write() as tx:
+        tx.update_user(changed)
+    with storage.read() as tx:
+        got = tx.user(ACCT, "Alice")
+        assert got == UserRecord(ACCT, "Alice", "/ops/", 1.0, (("k", "v"),), boundary)
+        assert tx.users(ACCT, "/ops/") == [got]
+        assert tx.users(ACCT, "/dev/") == []
+
+
+def test_inline_policies_are_per_kind_and_owner(storage: Storage) -> None:
+    """Inline policies are keyed by kind and case-insensitive owner; put replaces, delete says."""
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_user(_user_rec("Same"))
+        tx.insert_group(_group_rec("Same"))
+        tx.insert_role(_role_rec("Same"))
+        tx.put_inline_policy(ACCT, "user", "SAME", "b", _doc("s3:*"))
+        tx.put_inline_policy(ACCT, "user", "same", "a", _doc("sqs:*"))
+        tx.put_inline_policy(ACCT, "group", "Same", "g", _doc("kms:*"))
+        tx.put_inline_policy(ACCT, "role", "Same", "r", _doc("sts:*"))
+    with storage.write() as tx:
+        tx.put_inline_policy(ACCT, "user", "Same", "b", _doc("sns:*"))
+    with storage.read() as tx:
+        assert tx.inline_policies(ACCT, "user", "sAmE") == {"a": _doc("sqs:*"), "b": _doc("sns:*")}
+        assert list(tx.inline_policies(ACCT, "user", "same")) == ["a", "b"]
+        assert tx.inline_policies(ACCT, "group", "same") == {"g": _doc("kms:*")}
+        assert tx.inline_policies(ACCT, "role", "SAME") == {"r": _doc("sts:*")}
+        assert tx.inline_policies(OTHER, "user", "Same") == {}
+    with storage.write() as tx:
+        assert tx.delete_inline_policy(ACCT, "user", "SAME", "a") is True
+        assert tx.delete_inline_policy(ACCT, "user", "Same", "a") is False
+        assert tx.delete_inline_policy(ACCT, "group", "Same", "b") is False
+    with storage.read() as tx:
+        assert tx.inline_policies(ACCT, "user", "Same") == {"b": _doc("sns:*")}
+
+
+def test_groups_round_trip_and_list_by_path_and_name(storage: Storage) -> None:
+    """Groups are found ignoring case, listed by path prefix in name order, unique per account."""
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_group(_group_rec("beta", path="/eng/"))
+        tx.insert_group(_group_rec("Alpha", path="/eng/"))
+        tx.insert_group(_group_rec("Gamma", path="/ops/"))
+        tx.insert_group(_group_rec("Alpha", account=OTHER))
+    with storage.read() as tx:
+        assert tx.group(ACCT, "ALPHA") == _group_rec("Alpha", path="/eng/")
+        assert tx.group(ACCT, "delta") is None
+        assert [g.group_name for g in tx.groups(ACCT, "/eng/")] == ["Alpha", "beta"]
+        assert [g.group_name for g in tx.groups(ACCT, "/")] == ["Alpha", "beta", "Gamma"]
+        assert [g.account_id for g in tx.groups(OTHER, "/")] == [OTHER]
+    dup = replace(_group_rec("ALPHA"), group_id="AGPADIFFERENTID000001")
+    with pytest.raises(Exception), storage.write() as tx:  # noqa: B017 - backend-specific error
+        tx.insert_group(dup)
+
+
+def test_group_membership_is_idempotent_and_listed_both_ways(storage: Storage) -> None:
+    """Adding a member twice keeps one membership; removal reports whether it existed."""
+    with storage.write() as tx:
+        _accounts(tx)
+        for name in ("carol", "Bob", "Dave"):
+            tx.insert_user(_user_rec(name))
+        tx.insert_group(_group_rec("Devs"))
+        tx.insert_group(_group_rec("admins"))
+        tx.add_user_to_group(ACCT, "devs", "CAROL")
+        tx.add_user_to_group(ACCT, "Devs", "carol")
+        tx.add_user_to_group(ACCT, "DEVS", "bob")
+        tx.add_user_to_group(ACCT, "Admins", "Bob")
+    with storage.read() as tx:
+        assert [u.user_name for u in tx.group_members(ACCT, "devs")] == ["Bob", "carol"]
+        assert tx.group_members(ACCT, "devs")[0] == _user_rec("Bob")
+        assert [g.group_name for g in tx.user_groups(ACCT, "BOB")] == ["admins", "Devs"]
+        assert tx.user_groups(ACCT, "Dave") == []
+    with storage.write() as tx:
+        assert tx.remove_user_from_group(ACCT, "DEVS", "Carol") is True
+        assert tx.remove_user_from_group(ACCT, "Devs", "carol") is False
+        assert tx.remove_user_from_group(ACCT, "Devs", "Dave") is False
+    with storage.read() as tx:
+        assert [u.user_name for u in tx.group_members(ACCT, "Devs")] == ["Bob"]
+        assert tx.user_groups(ACCT, "carol") == []
+
+
+def test_roles_round_trip_update_and_list(storage: Storage) -> None:
+    """Roles are found ignoring case; update_role replaces trust, description, duration, tags,
+    boundary."""
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_role(_role_rec("Deployer", path="/ci/"))
+        tx.insert_role(_role_rec("auditor"))
+    with storage.read() as tx:
+        assert tx.role(ACCT, "DEPLOYER") == _role_rec("Deployer", path="/ci/")
+        assert tx.role(OTHER, "Deployer") is None
+        assert [r.role_name for r in tx.roles(ACCT, "/")] == ["auditor", "Deployer"]
+        assert [r.role_name for r in tx.roles(ACCT, "/ci/")] == ["Deployer"]
+    updated = replace(
+        _role_rec("DEPLOYER", path="/ci/"),
+        trust_policy=_doc("sts:AssumeRole"),
+        description="deploys",
+        max_session_duration=43200,
+        tags=(("a", "1"), ("b", "2")),
+        boundary_arn="arn:aws:iam::aws:policy/IAMReadOnlyAccess",
+    )
+    with storage.write() as tx:
+        tx.update_role(updated)
+    with storage.read() as tx:
+        assert tx.role(ACCT, "deployer") == replace(updated, role_name="Deployer")
+
+
+def test_managed_policy_versions_newest_first_and_default_switch(storage: Storage) -> None:
+    """Versions list newest first by number (v10 after v9); updates and deletes stick."""
+    with storage.write() as tx:
+        _accounts(tx)
+        rec = _policy_rec("Readers")
+        tx.insert_managed_policy(rec)
+        for n in (3, 10, 1, 9, 2):
+            tx.insert_policy_version(PolicyVersionRecord(rec.arn, f"v{n}", _doc(f"s:{n}"), n))
+    with storage.read() as tx:
+        assert tx.managed_policy(rec.arn) == rec
+        assert tx.managed_policy(rec.arn.replace("Readers", "readers")) is None
+        versions = tx.policy_versions(rec.arn)
+        assert [v.version_id for v in versions] == ["v10", "v9", "v3", "v2", "v1"]
+        assert tx.policy_version(rec.arn, "v9") == PolicyVersionRecord(
+            rec.arn, "v9", _doc("s:9"), 9.0
+        )
+        assert tx.policy_version(rec.arn, "v4") is None
+    moved = replace(rec, default_version="v10", updated_at=50.0, next_version=11, description="d")
+    with storage.write() as tx:
+        tx.update_managed_policy(moved)
+        tx.delete_policy_version(rec.arn, "v1")
+    with storage.read() as tx:
+        assert tx.managed_policy(rec.arn) == moved
+        assert [v.version_id for v in tx.policy_versions(rec.arn)] == ["v10", "v9", "v3", "v2"]
+    with storage.write() as tx:
+        tx.delete_managed_policy(rec.arn)
+    with storage.read() as tx:
+        assert tx.managed_policy(rec.arn) is None
+        assert tx.policy_versions(rec.arn) == []
+
+
+def test_managed_policies_by_scope_and_path(storage: Storage) -> None:
+    """Local lists the account's own, AWS the AWS managed ones, All both; by name, by path."""
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_managed_policy(_policy_rec("zeta"))
+        tx.insert_managed_policy(_policy_rec("Beta", path="/team/"))
+        tx.insert_managed_policy(_policy_rec("Elsewhere", account=OTHER))
+    with storage.read() as tx:
+        local = [p.policy_name for p in tx.managed_policies(ACCT, "Local", "/")]
+        aws = [p.policy_name for p in tx.managed_policies(ACCT, "AWS", "/")]
+        every = [p.policy_name for p in tx.managed_policies(ACCT, "All", "/")]
+        assert local == ["Beta", "zeta"]
+        assert set(aws) >= {"AdministratorAccess", "IAMFullAccess", "SecretsManagerReadWrite"}
+        assert "Elsewhere" not in every and "Elsewhere" not in aws
+        assert sorted(every) == sorted(local + aws)
+        assert every == sorted(every, key=str.lower)
+        assert [p.policy_name for p in tx.managed_policies(ACCT, "All", "/team/")] == ["Beta"]
+        assert tx.managed_policies(ACCT, "AWS", "/team/") == []
+
+
+def test_attachments_are_idempotent_and_listed(storage: Storage) -> None:
+    """Attaching twice keeps one attachment; both directions list it with names as created."""
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_user(_user_rec("Alice"))
+        tx.insert_group(_group_rec("Devs"))
+        tx.insert_role(_role_rec("Deployer"))
+        own = _new_policy(tx, "Own", "s3:*")
+        for _ in range(2):
+            tx.attach_policy(ACCT, "user", "ALICE", admin)
+        tx.attach_policy(ACCT, "user", "alice", own)
+        tx.attach_policy(ACCT, "role", "deployer", admin)
+        tx.attach_policy(ACCT, "group", "DEVS", admin)
+    with storage.read() as tx:
+        attached = tx.attached_policies(ACCT, "user", "Alice")
+        assert [p.policy_name for p in attached] == ["AdministratorAccess", "Own"]
+        assert attached[1] == _policy_rec("Own")
+        assert tx.attached_policies(ACCT, "group", "devs")[0].arn == admin
+        assert tx.policy_attachments(ACCT, admin) == [
+            ("group", "Devs"),
+            ("role", "Deployer"),
+            ("user", "Alice"),
+        ]
+        assert tx.policy_attachments(OTHER, admin) == []
+    with storage.write() as tx:
+        assert tx.detach_policy(ACCT, "user", "Alice", admin) is True
+        assert tx.detach_policy(ACCT, "user", "alice", admin) is False
+    with storage.read() as tx:
+        assert [p.arn for p in tx.attached_policies(ACCT, "user", "alice")] == [own]
+        assert ("user", "Alice") not in tx.policy_attachments(ACCT, admin)
+
+
+def _populate_owner(tx: WriteTx, kind: IamKind, name: str, arn: str) -> None:
+    tx.put_inline_policy(ACCT, kind, name, "inline", _doc("s3:*"))
+    tx.attach_policy(ACCT, kind, name, arn)
+
+
+def test_delete_user_removes_inline_attachments_and_memberships(storage: Storage) -> None:
+    """Deleting a user removes its inline policies, attachments and memberships only."""
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_user(_user_rec("Alice"))
+        tx.insert_user(_user_rec("Bob"))
+        tx.insert_group(_group_rec("Devs"))
+        for user in ("Alice", "Bob"):
+            _populate_owner(tx, "user", user, admin)
+            tx.add_user_to_group(ACCT, "Devs", user)
+    with storage.write() as tx:
+        tx.delete_user(ACCT, "ALICE")
+    with storage.read() as tx:
+        assert tx.user(ACCT, "Alice") is None
+        assert tx.policy_attachments(ACCT, admin) == [("user", "Bob")]
+        assert [u.user_name for u in tx.group_members(ACCT, "Devs")] == ["Bob"]
+        assert tx.inline_policies(ACCT, "user", "Bob") == {"inline": _doc("s3:*")}
+    with storage.write() as tx:
+        tx.insert_user(_user_rec("alice"))
+    with storage.read() as tx:
+        assert tx.inline_policies(ACCT, "user", "alice") == {}
+        assert tx.attached_policies(ACCT, "user", "alice") == []
+        assert tx.user_groups(ACCT, "alice") == []
+        assert tx.identity_documents(ACCT, "user", "alice") == []
+
+
+def test_delete_group_removes_inline_attachments_and_memberships(storage: Storage) -> None:
+    """Deleting a group removes its inline policies, attachments and memberships, not users."""
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_user(_user_rec("Alice"))
+        tx.insert_group(_group_rec("Devs"))
+        tx.insert_group(_group_rec("Ops"))
+        for group in ("Devs", "Ops"):
+            _populate_owner(tx, "group", group, admin)
+            tx.add_user_to_group(ACCT, group, "Alice")
+    with storage.write() as tx:
+        tx.delete_group(ACCT, "devs")
+    with storage.read() as tx:
+        assert tx.group(ACCT, "Devs") is None
+        assert tx.user(ACCT, "Alice") is not None
+        assert [g.group_name for g in tx.user_groups(ACCT, "Alice")] == ["Ops"]
+        assert tx.policy_attachments(ACCT, admin) == [("group", "Ops")]
+        assert tx.inline_policies(ACCT, "group", "Devs") == {}
+        assert tx.inline_policies(ACCT, "group", "Ops") == {"inline": _doc("s3:*")}
+    with storage.write() as tx:
+        tx.insert_group(_group_rec("DEVS"))
+    with storage.read() as tx:
+        assert tx.group_members(ACCT, "devs") == []
+        assert tx.attached_policies(ACCT, "group", "devs") == []
+
+
+def test_delete_role_removes_inline_and_attachments(storage: Storage) -> None:
+    """Deleting a role removes its inline policies and attachments, and nothing else."""
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_role(_role_rec("Deployer"))
+        tx.insert_user(_user_rec("Deployer"))
+        _populate_owner(tx, "role", "Deployer", admin)
+        _populate_owner(tx, "user", "Deployer", admin)
+    with storage.write() as tx:
+        tx.delete_role(ACCT, "DEPLOYER")
+    with storage.read() as tx:
+        assert tx.role(ACCT, "Deployer") is None
+        assert tx.inline_policies(ACCT, "role", "Deployer") == {}
+        assert tx.attached_policies(ACCT, "role", "Deployer") == []
+        assert tx.policy_attachments(ACCT, admin) == [("user", "Deployer")]
+        assert tx.inline_policies(ACCT, "user", "Deployer") == {"inline": _doc("s3:*")}
+
+
+def test_identity_documents_of_a_user_include_its_groups(storage: Storage) -> None:
+    """A user's documents: own inline, own attached defaults, then each group's inline and
+    attached; nothing from groups it is not in."""
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_user(_user_rec("Alice"))
+        tx.insert_user(_user_rec("Bob"))
+        tx.insert_group(_group_rec("Devs"))
+        tx.insert_group(_group_rec("Strangers"))
+        own = _new_policy(tx, "Own", "own:*")
+        team = _new_policy(tx, "Team", "team:*")
+        other = _new_policy(tx, "Other", "other:*")
+        tx.put_inline_policy(ACCT, "user", "alice", "mine", _doc("mine:*"))
+        tx.attach_policy(ACCT, "user", "ALICE", own)
+        tx.put_inline_policy(ACCT, "group", "devs", "shared", _doc("shared:*"))
+        tx.attach_policy(ACCT, "group", "Devs", team)
+        tx.put_inline_policy(ACCT, "group", "Strangers", "theirs", _doc("theirs:*"))
+        tx.attach_policy(ACCT, "group", "Strangers", other)
+        tx.put_inline_policy(ACCT, "user", "Bob", "bobs", _doc("bob:*"))
+        tx.add_user_to_group(ACCT, "Devs", "Alice")
+    with storage.read() as tx:
+        assert tx.identity_documents(ACCT, "user", "aLiCe") == [
+            ("mine", _doc("mine:*")),
+            (own, _doc("own:*")),
+            ("shared", _doc("shared:*")),
+            (team, _doc("team:*")),
+        ]
+        assert tx.identity_documents(ACCT, "user", "Bob") == [("bobs", _doc("bob:*"))]
+        assert tx.identity_documents(ACCT, "user", "nobody") == []
+        assert tx.identity_documents(OTHER, "user", "Alice") == []
+
+
+def test_identity_documents_of_a_role_are_inline_and_attached(storage: Storage) -> None:
+    """A role's documents are its inline policies and its attached policies' defaults."""
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_role(_role_rec("Deployer"))
+        tx.insert_user(_user_rec("Deployer"))
+        tx.insert_group(_group_rec("Devs"))
+        tx.add_user_to_group(ACCT, "Devs", "Deployer")
+        tx.put_inline_policy(ACCT, "group", "Devs", "group-only", _doc("g:*"))
+        tx.put_inline_policy(ACCT, "role", "deployer", "deploy", _doc("deploy:*"))
+        tx.attach_policy(ACCT, "role", "Deployer", admin)
+    with storage.read() as tx:
+        docs = tx.identity_documents(ACCT, "role", "DEPLOYER")
+        assert [label for label, _ in docs] == ["deploy", admin]
+        assert docs[0][1] == _doc("deploy:*")
+        assert json.loads(docs[1][1])["Statement"] == [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"}
+        ]
+
+
+def test_identity_documents_follow_the_default_version(storage: Storage) -> None:
+    """Switching a managed policy's default version changes the document that applies."""
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_user(_user_rec("Alice"))
+        arn = _new_policy(tx, "Readers", "old:*")
+        tx.insert_policy_version(PolicyVersionRecord(arn, "v2", _doc("new:*"), 5.0))
+        tx.attach_policy(ACCT, "user", "Alice", arn)
+    with storage.read() as tx:
+        assert tx.identity_documents(ACCT, "user", "Alice") == [(arn, _doc("old:*"))]
+    policy = _policy_rec("Readers")
+    with storage.write() as tx:
+        tx.update_managed_policy(replace(policy, default_version="v2", next_version=3))
+    with storage.read() as tx:
+        assert tx.identity_documents(ACCT, "user", "Alice") == [(arn, _doc("new:*"))]
+
+
+def test_aws_managed_policies_are_present_after_migration(storage: Storage) -> None:
+    """A new store holds the AWS managed policies, each with its default version document."""
+    expected = {"AdministratorAccess", "IAMFullAccess", "IAMReadOnlyAccess"}
+    expected.add("SecretsManagerReadWrite")
+    with storage.read() as tx:
+        aws = {p.policy_name: p for p in tx.managed_policies(ACCT, "AWS", "/")}
+        assert set(aws) >= expected
+        ids = set()
+        for name in expected:
+            policy = aws[name]
+            assert policy.account_id == "aws"
+            assert policy.arn == f"arn:aws:iam::aws:policy/{name}"
+            assert (policy.path, policy.default_version, policy.next_version) == ("/", "v1", 2)
+            assert policy.created_at == policy.updated_at == _AWS_CREATED
+            assert re.fullmatch(r"ANPA[A-Z0-9]{17}", policy.policy_id)
+            ids.add(policy.policy_id)
+            assert tx.managed_policy(policy.arn) == policy
+            version = tx.policy_version(policy.arn, "v1")
+            assert version is not None and version.created_at == _AWS_CREATED
+            assert json.loads(version.document)["Version"] == "2012-10-17"
+            assert [v.version_id for v in tx.policy_versions(policy.arn)] == ["v1"]
+        assert len(ids) == len(expected)
+        admin = tx.policy_version("arn:aws:iam::aws:policy/AdministratorAccess", "v1")
+        assert admin is not None and json.loads(admin.document) == json.loads(_ADMIN_DOC)
+        smrw = tx.policy_version("arn:aws:iam::aws:policy/SecretsManagerReadWrite", "v1")
+        assert smrw is not None
+        first = json.loads(smrw.document)["Statement"][0]
+        assert first["Effect"] == "Allow" and "secretsmanager:*" in first["Action"]
+        assert aws["AdministratorAccess"].policy_id == "ANPAIWMBCKSKIEE64ZLYK"
+
+
+def test_sessions_round_trip_and_purge_only_expired(storage: Storage) -> None:
+    """A session reads back whole, stays readable after expiry, and purge removes only expired
+    ones."""
+    with storage.write() as tx:
+        _accounts(tx)
+        tx.insert_session(_session_rec("ASIAEXPIRED000000001", 100.0))
+        tx.insert_session(_session_rec("ASIAEXPIRED000000002", 199.0))
+        tx.insert_session(_session_rec("ASIALIVE000000000001", 300.0))
+        user_session = replace(
+            _session_rec("ASIAUSER000000000001", 400.0),
+            kind="user",
+            name="Alice",
+            session_name=None,
+            session_policy=None,
+            policy_arns=(),
+            tags=(),
+            source_account_id=ACCT,
+        )
+        tx.insert_session(user_session)
+    with storage.read() as tx:
+        assert tx.session("ASIALIVE000000000001") == _session_rec("ASIALIVE000000000001", 300.0)
+        assert tx.session("ASIAUSER000000000001") == user_session
+        assert tx.session("ASIAEXPIRED000000001") is not None
+        assert tx.session("ASIANOPE000000000001") is None
+    with storage.write() as tx:
+        assert tx.purge_sessions(200.0) == 2
+    with storage.write() as tx:
+        assert tx.purge_sessions(200.0) == 0
+    with storage.read() as tx:
+        assert tx.session("ASIAEXPIRED000000001") is None
+        assert tx.session("ASIAEXPIRED000000002") is None
+        assert tx.session("ASIALIVE000000000001") is not None
+        assert tx.session("ASIAUSER000000000001") is not None
+
+
+def test_change_token_moves_after_each_iam_write(storage: Storage) -> None:
+    """Every kind of IAM write moves the change token; a read does not."""
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    policy = _policy_rec("Readers")
+    writes: list[Callable[[WriteTx], object]] = [
+        _accounts,
+        lambda tx: tx.insert_user(_user_rec("Alice")),
+        lambda tx: tx.update_user(replace(_user_rec("Alice"), path="/x/")),
+        lambda tx: tx.put_inline_policy(ACCT, "user", "Alice", "p", _doc("s3:*")),
+        lambda tx: tx.delete_inline_policy(ACCT, "user", "Alice", "p"),
+        lambda tx: tx.insert_group(_group_rec("Devs")),
+        lambda tx: tx.add_user_to_group(ACCT, "Devs", "Alice"),
+        lambda tx: tx.remove_user_from_group(ACCT, "Devs", "Alice"),
+        lambda tx: tx.insert_role(_role_rec("Deployer")),
+        lambda tx: tx.update_role(replace(_role_rec("Deployer"), description="d")),
+        lambda tx: tx.insert_managed_policy(policy),
+        lambda tx: tx.insert_policy_version(PolicyVersionRecord(policy.arn, "v1", "{}", 1.0)),
+        lambda tx: tx.update_managed_policy(replace(policy, updated_at=9.0)),
+        lambda tx: tx.attach_policy(ACCT, "role", "Deployer", admin),
+        lambda tx: tx.detach_policy(ACCT, "role", "Deployer", admin),
+        lambda tx: tx.delete_policy_version(policy.arn, "v1"),
+        lambda tx: tx.delete_managed_policy(policy.arn),
+        lambda tx: tx.insert_session(_session_rec("ASIAEXPIRED000000001", 1.0)),
+        lambda tx: tx.purge_sessions(2.0),
+        lambda tx: tx.delete_role(ACCT, "Deployer"),
+        lambda tx: tx.delete_group(ACCT, "Devs"),
+        lambda tx: tx.delete_user(ACCT, "Alice"),
+    ]
+    for write in writes:
+        before = storage.change_token()
+        with storage.write() as tx:
+            write(tx)
+        assert storage.change_token() != before
+    before = storage.change_token()
+    with storage.read() as reader:
+        assert reader.identity_documents(ACCT, "user", "Alice") == []
+    assert storage.change_token() == before
+
+
+def _store_at_schema(path: Path, version: int) -> sqlite3.Connection:
+    """A database with the first ``version`` migrations applied, as an older release left it."""
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for number, sql in migrations()[:version]:
+        for statement in sql.split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+    return conn
+
+
+def test_upgrade_from_schema_3_moves_user_policies(tmp_path: Path) -> None:
+    """Inline user policies of a schema-3 store move to the new table; the old one is gone."""
+    path = tmp_path / "v3.db"
+    conn = _store_at_schema(path, 3)
+    conn.execute("INSERT INTO accounts VALUES (?, 1.0)", (ACCT,))
+    conn.execute(
+        "INSERT INTO iam_users (account_id, user_name, user_name_lower, path, created_at) "
+        "VALUES (?, 'Alice', 'alice', '/', 2.0)",
+        (ACCT,),
+    )
+    conn.executemany(
+        "INSERT INTO iam_user_policies VALUES (?, 'alice', ?, ?)",
+        [(ACCT, "AdministratorAccess", _ADMIN_DOC), (ACCT, "ReadOnly", _doc("s3:Get*"))],
+    )
+    conn.commit()
+    conn.close()
+    store = SqliteStorage(path)
+    with store.read() as tx:
+        assert tx.inline_policies(ACCT, "user", "ALICE") == {
+            "AdministratorAccess": _ADMIN_DOC,
+            "ReadOnly": _doc("s3:Get*"),
+        }
+        user = tx.user(ACCT, "alice")
+        assert user is not None and user.boundary_arn is None
+        assert tx.managed_policy("arn:aws:iam::aws:policy/AdministratorAccess") is not None
+    tables = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master")}
+    assert "iam_user_policies" not in tables
+    assert store.schema_version() == 4
+    store.close()

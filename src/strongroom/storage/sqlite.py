@@ -12,14 +12,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from strongroom.storage.base import (
     AccessKeyRecord,
+    GroupRecord,
+    IamKind,
     KeyMaterialRecord,
     KeyUseRecord,
     ListQuery,
+    ManagedPolicyRecord,
+    PolicyVersionRecord,
+    RoleRecord,
     SecretRecord,
+    SessionRecord,
     StagedValue,
     UserRecord,
     VersionRecord,
@@ -65,6 +71,45 @@ _KEY_COLS = "access_key_id, account_id, user_name, sealed_secret, status, create
 _STAGED_CACHE_ROWS = 20_000
 _STAGED_BY_NAME = _STAGED + "WHERE s.account_id = ? AND s.name = ?"
 _STAGED_BY_ARN = _STAGED + "WHERE s.arn = ? AND s.account_id = ?"
+_USER_COLS = "u.account_id, u.user_name, u.path, u.created_at, u.tags, u.boundary_arn"
+_GROUP_COLS = "g.account_id, g.group_name, g.path, g.group_id, g.created_at"
+_ROLE_COLS = (
+    "account_id, role_name, path, role_id, created_at, trust_policy, description, "
+    "max_session_duration, tags, boundary_arn"
+)
+_POLICY_COLS = (
+    "p.account_id, p.arn, p.policy_name, p.path, p.policy_id, p.default_version, "
+    "p.created_at, p.updated_at, p.description, p.next_version"
+)
+_SESSION_COLS = (
+    "access_key_id, account_id, sealed_secret, token_digest, kind, name, session_name, "
+    "created_at, expires_at, session_policy, policy_arns, tags, source_account_id"
+)
+# ?1 account, ?2 kind, ?3 owner name in lower case. In order: the owner's inline policies, the
+# default versions of its attached managed policies, then (users only) the same for each group.
+# CROSS JOIN makes SQLite start from the user's few memberships, not from every group's policies.
+_IDENTITY_DOCS = (
+    "SELECT 0, policy_name, document FROM iam_inline_policies "
+    "WHERE account_id = ?1 AND kind = ?2 AND owner_name_lower = ?3 "
+    "UNION ALL "
+    "SELECT 1, a.policy_arn, v.document FROM iam_policy_attachments a "
+    "JOIN iam_managed_policies p ON p.arn = a.policy_arn "
+    "JOIN iam_policy_versions v ON v.arn = p.arn AND v.version_id = p.default_version "
+    "WHERE a.account_id = ?1 AND a.kind = ?2 AND a.owner_lower = ?3 "
+    "UNION ALL "
+    "SELECT 2, i.policy_name, i.document FROM iam_group_members m "
+    "CROSS JOIN iam_inline_policies i ON i.account_id = m.account_id AND i.kind = 'group' "
+    "AND i.owner_name_lower = m.group_name_lower "
+    "WHERE ?2 = 'user' AND m.account_id = ?1 AND m.user_name_lower = ?3 "
+    "UNION ALL "
+    "SELECT 3, a.policy_arn, v.document FROM iam_group_members m "
+    "CROSS JOIN iam_policy_attachments a ON a.account_id = m.account_id AND a.kind = 'group' "
+    "AND a.owner_lower = m.group_name_lower "
+    "JOIN iam_managed_policies p ON p.arn = a.policy_arn "
+    "JOIN iam_policy_versions v ON v.arn = p.arn AND v.version_id = p.default_version "
+    "WHERE ?2 = 'user' AND m.account_id = ?1 AND m.user_name_lower = ?3 "
+    "ORDER BY 1, 2"
+)
 
 
 def _secret(row: Sequence[Any]) -> SecretRecord:
@@ -86,8 +131,45 @@ def _secret(row: Sequence[Any]) -> SecretRecord:
     )
 
 
+def _tags(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in json.loads(text))
+
+
 def _user(row: Sequence[Any]) -> UserRecord:
-    return UserRecord(row[0], row[1], row[2], row[3], tuple((k, v) for k, v in json.loads(row[4])))
+    return UserRecord(row[0], row[1], row[2], row[3], _tags(row[4]), row[5])
+
+
+def _role(row: Sequence[Any]) -> RoleRecord:
+    return RoleRecord(
+        account_id=row[0],
+        role_name=row[1],
+        path=row[2],
+        role_id=row[3],
+        created_at=row[4],
+        trust_policy=row[5],
+        description=row[6],
+        max_session_duration=row[7],
+        tags=_tags(row[8]),
+        boundary_arn=row[9],
+    )
+
+
+def _session(row: Sequence[Any]) -> SessionRecord:
+    return SessionRecord(
+        access_key_id=row[0],
+        account_id=row[1],
+        sealed_secret=row[2],
+        token_digest=row[3],
+        kind=row[4],
+        name=row[5],
+        session_name=row[6],
+        created_at=row[7],
+        expires_at=row[8],
+        session_policy=row[9],
+        policy_arns=tuple(json.loads(row[10])),
+        tags=_tags(row[11]),
+        source_account_id=row[12],
+    )
 
 
 def _version(row: Sequence[Any]) -> VersionRecord:
@@ -219,16 +301,16 @@ class _Tx:
 
     def user(self, account_id: str, user_name: str) -> UserRecord | None:
         row = self._c.execute(
-            "SELECT account_id, user_name, path, created_at, tags FROM iam_users "
-            "WHERE account_id = ? AND user_name_lower = ?",
+            f"SELECT {_USER_COLS} FROM iam_users u "  # noqa: S608 - fixed text
+            "WHERE u.account_id = ? AND u.user_name_lower = ?",
             (account_id, user_name.lower()),
         ).fetchone()
         return _user(row) if row else None
 
     def users(self, account_id: str, path_prefix: str) -> list[UserRecord]:
         rows = self._c.execute(
-            "SELECT account_id, user_name, path, created_at, tags FROM iam_users "
-            "WHERE account_id = ? AND substr(path, 1, ?) = ? ORDER BY user_name_lower",
+            f"SELECT {_USER_COLS} FROM iam_users u "  # noqa: S608 - fixed text
+            "WHERE u.account_id = ? AND substr(u.path, 1, ?) = ? ORDER BY u.user_name_lower",
             (account_id, len(path_prefix), path_prefix),
         ).fetchall()
         return [_user(r) for r in rows]
@@ -249,13 +331,145 @@ class _Tx:
         ).fetchone()
         return KeyUseRecord(*row) if row else None
 
-    def user_policies(self, account_id: str, user_name: str) -> dict[str, str]:
+    def inline_policies(self, account_id: str, kind: IamKind, owner: str) -> dict[str, str]:
         rows = self._c.execute(
-            "SELECT policy_name, document FROM iam_user_policies "
-            "WHERE account_id = ? AND user_name_lower = ? ORDER BY policy_name",
-            (account_id, user_name.lower()),
+            "SELECT policy_name, document FROM iam_inline_policies "
+            "WHERE account_id = ? AND kind = ? AND owner_name_lower = ? ORDER BY policy_name",
+            (account_id, kind, owner.lower()),
         ).fetchall()
         return dict(rows)
+
+    def identity_documents(
+        self, account_id: str, kind: IamKind, owner: str
+    ) -> list[tuple[str, str]]:
+        rows = self._c.execute(_IDENTITY_DOCS, (account_id, kind, owner.lower())).fetchall()
+        return [(label, document) for _, label, document in rows]
+
+    def group(self, account_id: str, group_name: str) -> GroupRecord | None:
+        row = self._c.execute(
+            f"SELECT {_GROUP_COLS} FROM iam_groups g "  # noqa: S608 - fixed text
+            "WHERE g.account_id = ? AND g.group_name_lower = ?",
+            (account_id, group_name.lower()),
+        ).fetchone()
+        return GroupRecord(*row) if row else None
+
+    def groups(self, account_id: str, path_prefix: str) -> list[GroupRecord]:
+        rows = self._c.execute(
+            f"SELECT {_GROUP_COLS} FROM iam_groups g "  # noqa: S608 - fixed text
+            "WHERE g.account_id = ? AND substr(g.path, 1, ?) = ? ORDER BY g.group_name_lower",
+            (account_id, len(path_prefix), path_prefix),
+        ).fetchall()
+        return [GroupRecord(*r) for r in rows]
+
+    def group_members(self, account_id: str, group_name: str) -> list[UserRecord]:
+        rows = self._c.execute(
+            f"SELECT {_USER_COLS} FROM iam_group_members m "  # noqa: S608 - fixed text
+            "JOIN iam_users u ON u.account_id = m.account_id "
+            "AND u.user_name_lower = m.user_name_lower "
+            "WHERE m.account_id = ? AND m.group_name_lower = ? ORDER BY u.user_name_lower",
+            (account_id, group_name.lower()),
+        ).fetchall()
+        return [_user(r) for r in rows]
+
+    def user_groups(self, account_id: str, user_name: str) -> list[GroupRecord]:
+        rows = self._c.execute(
+            f"SELECT {_GROUP_COLS} FROM iam_group_members m "  # noqa: S608 - fixed text
+            "JOIN iam_groups g ON g.account_id = m.account_id "
+            "AND g.group_name_lower = m.group_name_lower "
+            "WHERE m.account_id = ? AND m.user_name_lower = ? ORDER BY g.group_name_lower",
+            (account_id, user_name.lower()),
+        ).fetchall()
+        return [GroupRecord(*r) for r in rows]
+
+    def role(self, account_id: str, role_name: str) -> RoleRecord | None:
+        row = self._c.execute(
+            f"SELECT {_ROLE_COLS} FROM iam_roles "  # noqa: S608 - fixed text
+            "WHERE account_id = ? AND role_name_lower = ?",
+            (account_id, role_name.lower()),
+        ).fetchone()
+        return _role(row) if row else None
+
+    def roles(self, account_id: str, path_prefix: str) -> list[RoleRecord]:
+        rows = self._c.execute(
+            f"SELECT {_ROLE_COLS} FROM iam_roles "  # noqa: S608 - fixed text
+            "WHERE account_id = ? AND substr(path, 1, ?) = ? ORDER BY role_name_lower",
+            (account_id, len(path_prefix), path_prefix),
+        ).fetchall()
+        return [_role(r) for r in rows]
+
+    def managed_policy(self, arn: str) -> ManagedPolicyRecord | None:
+        row = self._c.execute(
+            f"SELECT {_POLICY_COLS} FROM iam_managed_policies p WHERE p.arn = ?",  # noqa: S608
+            (arn,),
+        ).fetchone()
+        return ManagedPolicyRecord(*row) if row else None
+
+    def managed_policies(
+        self, account_id: str, scope: Literal["All", "AWS", "Local"], path_prefix: str
+    ) -> list[ManagedPolicyRecord]:
+        accounts = {"Local": [account_id], "AWS": ["aws"], "All": [account_id, "aws"]}[scope]
+        marks = ",".join("?" * len(accounts))
+        rows = self._c.execute(
+            f"SELECT {_POLICY_COLS} FROM iam_managed_policies p "  # noqa: S608 - fixed text
+            f"WHERE p.account_id IN ({marks}) AND substr(p.path, 1, ?) = ? "
+            "ORDER BY p.policy_name_lower, p.arn",
+            (*accounts, len(path_prefix), path_prefix),
+        ).fetchall()
+        return [ManagedPolicyRecord(*r) for r in rows]
+
+    def policy_versions(self, arn: str) -> list[PolicyVersionRecord]:
+        # Version ids are "v1", "v2", ...: numeric order, so v10 comes after v9.
+        rows = self._c.execute(
+            "SELECT arn, version_id, document, created_at FROM iam_policy_versions "
+            "WHERE arn = ? ORDER BY CAST(substr(version_id, 2) AS INTEGER) DESC, version_id DESC",
+            (arn,),
+        ).fetchall()
+        return [PolicyVersionRecord(*r) for r in rows]
+
+    def policy_version(self, arn: str, version_id: str) -> PolicyVersionRecord | None:
+        row = self._c.execute(
+            "SELECT arn, version_id, document, created_at FROM iam_policy_versions "
+            "WHERE arn = ? AND version_id = ?",
+            (arn, version_id),
+        ).fetchone()
+        return PolicyVersionRecord(*row) if row else None
+
+    def attached_policies(
+        self, account_id: str, kind: IamKind, owner: str
+    ) -> list[ManagedPolicyRecord]:
+        rows = self._c.execute(
+            f"SELECT {_POLICY_COLS} FROM iam_policy_attachments a "  # noqa: S608 - fixed text
+            "JOIN iam_managed_policies p ON p.arn = a.policy_arn "
+            "WHERE a.account_id = ? AND a.kind = ? AND a.owner_lower = ? "
+            "ORDER BY p.policy_name_lower, p.arn",
+            (account_id, kind, owner.lower()),
+        ).fetchall()
+        return [ManagedPolicyRecord(*r) for r in rows]
+
+    def policy_attachments(self, account_id: str, arn: str) -> list[tuple[IamKind, str]]:
+        # Owner names as created (the attachment keeps only the lower-case key).
+        rows = self._c.execute(
+            "SELECT 'user', u.user_name FROM iam_policy_attachments a "
+            "JOIN iam_users u ON u.account_id = a.account_id AND u.user_name_lower = a.owner_lower "
+            "WHERE a.account_id = ?1 AND a.policy_arn = ?2 AND a.kind = 'user' "
+            "UNION ALL SELECT 'group', g.group_name FROM iam_policy_attachments a "
+            "JOIN iam_groups g ON g.account_id = a.account_id "
+            "AND g.group_name_lower = a.owner_lower "
+            "WHERE a.account_id = ?1 AND a.policy_arn = ?2 AND a.kind = 'group' "
+            "UNION ALL SELECT 'role', r.role_name FROM iam_policy_attachments a "
+            "JOIN iam_roles r ON r.account_id = a.account_id AND r.role_name_lower = a.owner_lower "
+            "WHERE a.account_id = ?1 AND a.policy_arn = ?2 AND a.kind = 'role'",
+            (account_id, arn),
+        ).fetchall()
+        return sorted((kind, name) for kind, name in rows)
+
+    def session(self, access_key_id: str) -> SessionRecord | None:
+        row = self._c.execute(
+            f"SELECT {_SESSION_COLS} FROM iam_sessions "  # noqa: S608 - fixed text
+            "WHERE access_key_id = ?",
+            (access_key_id,),
+        ).fetchone()
+        return _session(row) if row else None
 
     def key_by_alias(self, account_id: str, alias: str) -> str | None:
         row = self._c.execute(
@@ -409,7 +623,7 @@ class _Tx:
     def insert_user(self, record: UserRecord) -> None:
         self._c.execute(
             "INSERT INTO iam_users (account_id, user_name, user_name_lower, path, created_at, "
-            "tags) VALUES (?, ?, ?, ?, ?, ?)",
+            "tags, boundary_arn) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 record.account_id,
                 record.user_name,
@@ -417,13 +631,30 @@ class _Tx:
                 record.path,
                 record.created_at,
                 json.dumps(record.tags),
+                record.boundary_arn,
             ),
         )
 
     def delete_user(self, account_id: str, user_name: str) -> None:
+        # Group memberships go by ON DELETE CASCADE.
+        self._delete_owned(account_id, "user", user_name)
         self._c.execute(
             "DELETE FROM iam_users WHERE account_id = ? AND user_name_lower = ?",
             (account_id, user_name.lower()),
+        )
+
+    def _delete_owned(self, account_id: str, kind: IamKind, owner: str) -> None:
+        """Remove the inline policies and attachments of one user, group or role."""
+        params = (account_id, kind, owner.lower())
+        self._c.execute(
+            "DELETE FROM iam_inline_policies "
+            "WHERE account_id = ? AND kind = ? AND owner_name_lower = ?",
+            params,
+        )
+        self._c.execute(
+            "DELETE FROM iam_policy_attachments "
+            "WHERE account_id = ? AND kind = ? AND owner_lower = ?",
+            params,
         )
 
     def set_access_key_status(self, access_key_id: str, status: str) -> None:
@@ -441,23 +672,207 @@ class _Tx:
             (use.used_at, use.service, use.region, use.access_key_id),
         )
 
-    def put_user_policy(
-        self, account_id: str, user_name: str, policy_name: str, document: str
-    ) -> None:
+    def update_user(self, record: UserRecord) -> None:
         self._c.execute(
-            "INSERT INTO iam_user_policies (account_id, user_name_lower, policy_name, document) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (account_id, user_name_lower, policy_name) "
-            "DO UPDATE SET document = excluded.document",
-            (account_id, user_name.lower(), policy_name, document),
+            "UPDATE iam_users SET path = ?, tags = ?, boundary_arn = ? "
+            "WHERE account_id = ? AND user_name_lower = ?",
+            (
+                record.path,
+                json.dumps(record.tags),
+                record.boundary_arn,
+                record.account_id,
+                record.user_name.lower(),
+            ),
         )
 
-    def delete_user_policy(self, account_id: str, user_name: str, policy_name: str) -> bool:
+    def put_inline_policy(
+        self, account_id: str, kind: IamKind, owner: str, policy_name: str, document: str
+    ) -> None:
+        self._c.execute(
+            "INSERT INTO iam_inline_policies (account_id, kind, owner_name_lower, policy_name, "
+            "document) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (account_id, kind, owner_name_lower, policy_name) "
+            "DO UPDATE SET document = excluded.document",
+            (account_id, kind, owner.lower(), policy_name, document),
+        )
+
+    def delete_inline_policy(
+        self, account_id: str, kind: IamKind, owner: str, policy_name: str
+    ) -> bool:
         cur = self._c.execute(
-            "DELETE FROM iam_user_policies WHERE account_id = ? AND user_name_lower = ? "
-            "AND policy_name = ?",
-            (account_id, user_name.lower(), policy_name),
+            "DELETE FROM iam_inline_policies WHERE account_id = ? AND kind = ? "
+            "AND owner_name_lower = ? AND policy_name = ?",
+            (account_id, kind, owner.lower(), policy_name),
         )
         return cur.rowcount > 0
+
+    def insert_group(self, record: GroupRecord) -> None:
+        self._c.execute(
+            "INSERT INTO iam_groups (account_id, group_name, group_name_lower, path, group_id, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.account_id,
+                record.group_name,
+                record.group_name.lower(),
+                record.path,
+                record.group_id,
+                record.created_at,
+            ),
+        )
+
+    def delete_group(self, account_id: str, group_name: str) -> None:
+        # Memberships go by ON DELETE CASCADE.
+        self._delete_owned(account_id, "group", group_name)
+        self._c.execute(
+            "DELETE FROM iam_groups WHERE account_id = ? AND group_name_lower = ?",
+            (account_id, group_name.lower()),
+        )
+
+    def add_user_to_group(self, account_id: str, group_name: str, user_name: str) -> None:
+        self._c.execute(
+            "INSERT INTO iam_group_members (account_id, group_name_lower, user_name_lower) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            (account_id, group_name.lower(), user_name.lower()),
+        )
+
+    def remove_user_from_group(self, account_id: str, group_name: str, user_name: str) -> bool:
+        cur = self._c.execute(
+            "DELETE FROM iam_group_members "
+            "WHERE account_id = ? AND group_name_lower = ? AND user_name_lower = ?",
+            (account_id, group_name.lower(), user_name.lower()),
+        )
+        return cur.rowcount > 0
+
+    def insert_role(self, record: RoleRecord) -> None:
+        self._c.execute(
+            "INSERT INTO iam_roles (account_id, role_name, role_name_lower, path, role_id, "
+            "created_at, trust_policy, description, max_session_duration, tags, boundary_arn) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.account_id,
+                record.role_name,
+                record.role_name.lower(),
+                record.path,
+                record.role_id,
+                record.created_at,
+                record.trust_policy,
+                record.description,
+                record.max_session_duration,
+                json.dumps(record.tags),
+                record.boundary_arn,
+            ),
+        )
+
+    def update_role(self, record: RoleRecord) -> None:
+        self._c.execute(
+            "UPDATE iam_roles SET trust_policy = ?, description = ?, max_session_duration = ?, "
+            "tags = ?, boundary_arn = ? WHERE account_id = ? AND role_name_lower = ?",
+            (
+                record.trust_policy,
+                record.description,
+                record.max_session_duration,
+                json.dumps(record.tags),
+                record.boundary_arn,
+                record.account_id,
+                record.role_name.lower(),
+            ),
+        )
+
+    def delete_role(self, account_id: str, role_name: str) -> None:
+        self._delete_owned(account_id, "role", role_name)
+        self._c.execute(
+            "DELETE FROM iam_roles WHERE account_id = ? AND role_name_lower = ?",
+            (account_id, role_name.lower()),
+        )
+
+    def insert_managed_policy(self, record: ManagedPolicyRecord) -> None:
+        self._c.execute(
+            "INSERT INTO iam_managed_policies (arn, account_id, policy_name, policy_name_lower, "
+            "path, policy_id, default_version, created_at, updated_at, description, "
+            "next_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.arn,
+                record.account_id,
+                record.policy_name,
+                record.policy_name.lower(),
+                record.path,
+                record.policy_id,
+                record.default_version,
+                record.created_at,
+                record.updated_at,
+                record.description,
+                record.next_version,
+            ),
+        )
+
+    def update_managed_policy(self, record: ManagedPolicyRecord) -> None:
+        self._c.execute(
+            "UPDATE iam_managed_policies SET default_version = ?, updated_at = ?, "
+            "next_version = ?, description = ? WHERE arn = ?",
+            (
+                record.default_version,
+                record.updated_at,
+                record.next_version,
+                record.description,
+                record.arn,
+            ),
+        )
+
+    def delete_managed_policy(self, arn: str) -> None:
+        self._c.execute("DELETE FROM iam_policy_versions WHERE arn = ?", (arn,))
+        self._c.execute("DELETE FROM iam_managed_policies WHERE arn = ?", (arn,))
+
+    def insert_policy_version(self, record: PolicyVersionRecord) -> None:
+        self._c.execute(
+            "INSERT INTO iam_policy_versions (arn, version_id, document, created_at) "
+            "VALUES (?, ?, ?, ?)",
+            (record.arn, record.version_id, record.document, record.created_at),
+        )
+
+    def delete_policy_version(self, arn: str, version_id: str) -> None:
+        self._c.execute(
+            "DELETE FROM iam_policy_versions WHERE arn = ? AND version_id = ?", (arn, version_id)
+        )
+
+    def attach_policy(self, account_id: str, kind: IamKind, owner: str, arn: str) -> None:
+        self._c.execute(
+            "INSERT INTO iam_policy_attachments (account_id, kind, owner_lower, policy_arn) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (account_id, kind, owner.lower(), arn),
+        )
+
+    def detach_policy(self, account_id: str, kind: IamKind, owner: str, arn: str) -> bool:
+        cur = self._c.execute(
+            "DELETE FROM iam_policy_attachments "
+            "WHERE account_id = ? AND kind = ? AND owner_lower = ? AND policy_arn = ?",
+            (account_id, kind, owner.lower(), arn),
+        )
+        return cur.rowcount > 0
+
+    def insert_session(self, record: SessionRecord) -> None:
+        self._c.execute(
+            f"INSERT INTO iam_sessions ({_SESSION_COLS}) "  # noqa: S608 - fixed text
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.access_key_id,
+                record.account_id,
+                record.sealed_secret,
+                record.token_digest,
+                record.kind,
+                record.name,
+                record.session_name,
+                record.created_at,
+                record.expires_at,
+                record.session_policy,
+                json.dumps(list(record.policy_arns)),
+                json.dumps(record.tags),
+                record.source_account_id,
+            ),
+        )
+
+    def purge_sessions(self, now: float) -> int:
+        cur = self._c.execute("DELETE FROM iam_sessions WHERE expires_at < ?", (now,))
+        return cur.rowcount
 
     def insert_key_material(self, key_id: str, version: int, wrapped: bytes) -> None:
         self._c.execute(
