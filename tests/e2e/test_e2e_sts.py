@@ -51,10 +51,10 @@ def test_wrong_secret_is_signature_does_not_match(server: Any) -> None:
 def test_unserved_query_operations_fail_clearly(server: Any) -> None:
     """Unserved STS and IAM operations fail with a clear error, never a fake success."""
     with pytest.raises(ClientError) as exc:
-        server.client("sts").get_session_token()
+        server.client("sts").get_federation_token(Name="someone")
     assert "not supported" in exc.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as exc:
-        server.client("iam").list_roles()
+        server.client("iam").list_server_certificates()
     assert exc.value.response["Error"]["Code"] == "InvalidAction"
     assert "not supported" in exc.value.response["Error"]["Message"]
 

@@ -1,5 +1,6 @@
 """The ``strongroom`` command: ``server`` (production), ``dev`` (first-run bootstrap and
-serve), and ``account create``. Settings are loaded here, once, and passed down."""
+serve), ``account create`` and ``policy explain``. Settings are loaded here, once, and
+passed down."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from typing import Any
 
 import click
 
+from strongroom.cli.explain import print_explanation
 from strongroom.cli.runner import InsecureListen, serve
 from strongroom.crypto.tls import self_signed
+from strongroom.errors import ServiceError
 from strongroom.http.app import Components, StrongroomApp, build, create_app
+from strongroom.service.explain import Explainer
 from strongroom.settings import Settings, SettingsError, load_settings
 
 __all__ = ["main"]
@@ -144,6 +148,58 @@ def account_create(config: str | None, **flags: Any) -> None:
     click.echo(f"export AWS_ACCESS_KEY_ID={key.principal.access_key_id}")
     click.echo(f"export AWS_SECRET_ACCESS_KEY={key.secret_access_key}")
     components.storage.close()
+
+
+@main.group()
+def policy() -> None:
+    """Operator commands for policies."""
+
+
+def _parse_context(items: tuple[str, ...]) -> dict[str, list[str]]:
+    context: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected key=value, got {item!r}", param_hint="--context")
+        context.setdefault(key, []).append(value)
+    return context
+
+
+@policy.command("explain")
+@click.option("--principal", required=True, help="User, role or assumed-role ARN.")
+@click.option("--action", required=True, help="For example secretsmanager:GetSecretValue.")
+@click.option("--resource", required=True, help="Secret ARN (or role ARN for sts:AssumeRole).")
+@click.option(
+    "--context",
+    "context_items",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A condition key's value (repeat a key for a list), e.g. aws:SourceIp=10.0.0.1.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@_with_common
+def policy_explain(
+    config: str | None,
+    *,
+    principal: str,
+    action: str,
+    resource: str,
+    context_items: tuple[str, ...],
+    as_json: bool,
+    **flags: Any,
+) -> None:
+    """Print the decision for one request and the statements that decided it."""
+    settings = _settings(config, _server_overrides(**flags))
+    components = build(settings)
+    explainer = Explainer(components.storage, components.authz, settings.server.region)
+    try:
+        found = explainer.explain(principal, action, resource, _parse_context(context_items))
+    except ServiceError as exc:
+        raise click.UsageError(exc.message) from exc
+    finally:
+        components.storage.close()
+    print_explanation(found, as_json=as_json)
+    sys.exit(0 if found.decision.allowed else 1)
 
 
 if __name__ == "__main__":

@@ -165,6 +165,17 @@ class Authorizer:
             self._subjects[key] = subject
         return subject
 
+    def policies_for(
+        self, principal: Principal
+    ) -> tuple[
+        tuple[policy.CompiledPolicy, ...],
+        policy.CompiledPolicy | None,
+        tuple[policy.CompiledPolicy, ...],
+    ]:
+        """The caller's identity policies, permissions boundary and session policies."""
+        subject = self._subject(principal)
+        return subject.identity, subject.boundary, subject.session
+
     def evaluate(
         self,
         ctx: RequestContext,
