@@ -99,6 +99,7 @@ class Server:
             region_name=overrides.get("region_name", self.region),
             aws_access_key_id=overrides.get("aws_access_key_id", self.access_key_id),
             aws_secret_access_key=overrides.get("aws_secret_access_key", self.secret_access_key),
+            aws_session_token=overrides.get("aws_session_token"),
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
         )
 

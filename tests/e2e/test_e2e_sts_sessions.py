@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import Server, make_server
@@ -142,9 +144,9 @@ def test_untrusted_and_unknown_roles_are_denied_alike(admin: Account) -> None:
     role_arn = admin.role(_trust(other_arn))
     _, creds = admin.user({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
     sts = admin.server.client("sts", **creds)
-    refused = _error(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="s"))
+    refused = _error(lambda: sts.assume_role(RoleArn=role_arn, RoleSessionName="s0"))
     missing_arn = f"arn:aws:iam::{admin.id}:role/{_uid('missing')}"
-    missing = _error(lambda: sts.assume_role(RoleArn=missing_arn, RoleSessionName="s"))
+    missing = _error(lambda: sts.assume_role(RoleArn=missing_arn, RoleSessionName="s0"))
     assert refused["Code"] == missing["Code"] == "AccessDenied"
     assert refused["Message"].replace(role_arn, "R") == missing["Message"].replace(missing_arn, "R")
 
@@ -208,12 +210,12 @@ def test_session_tags_become_principal_tags(admin: Account) -> None:
     no_tagging = admin.role(_trust(user_arn), read_own_team)
     sts = admin.server.client("sts", **creds)
     tags = [{"Key": "team", "Value": "red"}]
-    error = _error(lambda: sts.assume_role(RoleArn=no_tagging, RoleSessionName="t", Tags=tags))
+    error = _error(lambda: sts.assume_role(RoleArn=no_tagging, RoleSessionName="tt", Tags=tags))
     assert "sts:TagSession" in error["Message"]
     role_arn = admin.role(_trust(user_arn, ["sts:AssumeRole", "sts:TagSession"]), read_own_team)
     sm = _session(
         admin.server,
-        sts.assume_role(RoleArn=role_arn, RoleSessionName="t", Tags=tags)["Credentials"],
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="tt", Tags=tags)["Credentials"],
     )
     assert sm.get_secret_value(SecretId=red)["SecretString"] == "v"
     _error(lambda: sm.get_secret_value(SecretId=blue))
@@ -230,28 +232,28 @@ def test_durations_and_role_chaining(admin: Account) -> None:
         MaxSessionDuration=7200,
     )
     sts = admin.server.client("sts", **creds)
-    long = sts.assume_role(RoleArn=first, RoleSessionName="a", DurationSeconds=7200)
+    long = sts.assume_role(RoleArn=first, RoleSessionName="aa", DurationSeconds=7200)
     remaining = long["Credentials"]["Expiration"] - dt.datetime.now(dt.UTC)
     assert remaining > dt.timedelta(minutes=115)
     too_long = _error(
-        lambda: sts.assume_role(RoleArn=first, RoleSessionName="a", DurationSeconds=7201)
+        lambda: sts.assume_role(RoleArn=first, RoleSessionName="aa", DurationSeconds=7201)
     )
     assert too_long["Code"] == "ValidationError"
     assert "MaxSessionDuration" in too_long["Message"]
     chained_sts = _session(admin.server, long["Credentials"], "sts")
     chained = _error(
-        lambda: chained_sts.assume_role(RoleArn=second, RoleSessionName="b", DurationSeconds=7200)
+        lambda: chained_sts.assume_role(RoleArn=second, RoleSessionName="bb", DurationSeconds=7200)
     )
     assert chained["Code"] == "ValidationError" and "1 hour" in chained["Message"]
-    hop = chained_sts.assume_role(RoleArn=second, RoleSessionName="b")
-    assert hop["AssumedRoleUser"]["Arn"].endswith("/b")
+    hop = chained_sts.assume_role(RoleArn=second, RoleSessionName="bb")
+    assert hop["AssumedRoleUser"]["Arn"].endswith("/bb")
 
 
 def test_forged_and_missing_tokens_are_refused(admin: Account) -> None:
     """Temporary credentials work only with their own token; long-term keys take none."""
     user_arn, creds = admin.user()
     role_arn = admin.role(_trust(user_arn), _read("*"))
-    out = admin.server.client("sts", **creds).assume_role(RoleArn=role_arn, RoleSessionName="f")
+    out = admin.server.client("sts", **creds).assume_role(RoleArn=role_arn, RoleSessionName="ff")
     forged = dict(out["Credentials"], SessionToken=out["Credentials"]["SessionToken"][:-4] + "AAAA")
     error = _error(lambda: _session(admin.server, forged).list_secrets())
     assert error["Code"] == "UnrecognizedClientException"
@@ -267,9 +269,9 @@ def test_forged_and_missing_tokens_are_refused(admin: Account) -> None:
 def test_deleting_the_role_ends_its_sessions(admin: Account) -> None:
     user_arn, creds = admin.user()
     role_arn = admin.role(_trust(user_arn))
-    out = admin.server.client("sts", **creds).assume_role(RoleArn=role_arn, RoleSessionName="d")
+    out = admin.server.client("sts", **creds).assume_role(RoleArn=role_arn, RoleSessionName="dd")
     sts = _session(admin.server, out["Credentials"], "sts")
-    assert sts.get_caller_identity()["Arn"].endswith("/d")
+    assert sts.get_caller_identity()["Arn"].endswith("/dd")
     admin.iam.delete_role(RoleName=role_arn.rsplit("/", 1)[1])
     assert _error(sts.get_caller_identity)["Code"] == "InvalidClientTokenId"
 
@@ -294,10 +296,15 @@ def test_get_session_token_acts_as_the_user_without_iam(admin: Account) -> None:
     assert _error(iam.get_user)["Code"] == "InvalidClientTokenId"
     again = _error(_session(admin.server, out["Credentials"], "sts").get_session_token)
     assert again["Code"] == "AccessDenied"
-    too_short = _error(
-        lambda: admin.server.client("sts", **creds).get_session_token(DurationSeconds=899)
+    unchecked = boto3.client(
+        "sts",
+        endpoint_url=admin.server.endpoint,
+        region_name=admin.server.region,
+        config=Config(parameter_validation=False, retries={"total_max_attempts": 1}),
+        **creds,
     )
-    assert too_short["Code"] == "ValidationError"
+    too_short = _error(lambda: unchecked.get_session_token(DurationSeconds=899))
+    assert too_short["Code"] == "ValidationError" and too_short["Status"] == 400
 
 
 def test_cross_account_secret_access_needs_both_policies_and_a_customer_key(
@@ -351,13 +358,13 @@ def test_assume_role_in_another_account(admin: Account) -> None:
     assert (
         _error(
             lambda: admin.server.client("sts", **without).assume_role(
-                RoleArn=role_arn, RoleSessionName="x"
+                RoleArn=role_arn, RoleSessionName="xx"
             )
         )["Code"]
         == "AccessDenied"
     )
     _, creds = admin.user({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn})
-    out = admin.server.client("sts", **creds).assume_role(RoleArn=role_arn, RoleSessionName="x")
+    out = admin.server.client("sts", **creds).assume_role(RoleArn=role_arn, RoleSessionName="xx")
     who = _session(admin.server, out["Credentials"], "sts").get_caller_identity()
     assert who["Account"] == other.id
     sm = _session(admin.server, out["Credentials"])
@@ -383,7 +390,7 @@ def test_expired_sessions_get_expired_token(clocked: tuple[Server, Path]) -> Non
     user_arn, creds = admin.user()
     role_arn = admin.role(_trust(user_arn), {"Effect": "Allow", "Action": "*", "Resource": "*"})
     out = server.client("sts", **creds).assume_role(
-        RoleArn=role_arn, RoleSessionName="e", DurationSeconds=900
+        RoleArn=role_arn, RoleSessionName="ee", DurationSeconds=900
     )
     sm = _session(server, out["Credentials"])
     sts = _session(server, out["Credentials"], "sts")
@@ -399,4 +406,4 @@ def test_expired_sessions_get_expired_token(clocked: tuple[Server, Path]) -> Non
         assert admin.sm.list_secrets()["SecretList"] == []
     finally:
         offset.write_text("0")
-    assert sts.get_caller_identity()["Arn"].endswith("/e")
+    assert sts.get_caller_identity()["Arn"].endswith("/ee")
