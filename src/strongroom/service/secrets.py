@@ -81,6 +81,24 @@ def _tags_from_wire(tags: Sequence[dict[str, Any]] | None) -> list[tuple[str, st
     return list(out.items())
 
 
+def _described(description: str | None, kms_key_id: str | None) -> dict[str, ContextValue]:
+    """secretsmanager:Description and secretsmanager:KmsKeyId, when the request sets them."""
+    keys: dict[str, ContextValue] = {}
+    if description is not None:
+        keys["secretsmanager:Description"] = description
+    if kms_key_id is not None:
+        keys["secretsmanager:KmsKeyId"] = kms_key_id
+    return keys
+
+
+def _request_tags(tags: Sequence[tuple[str, str]]) -> dict[str, ContextValue]:
+    """aws:TagKeys and aws:RequestTag/<key> for tags a request sets."""
+    keys: dict[str, ContextValue] = {"aws:TagKeys": [k for k, _ in tags]}
+    for key, value in tags:
+        keys[f"aws:RequestTag/{key}"] = value
+    return keys
+
+
 class SecretsService:
     """The Secrets Manager operations over storage, envelope encryption and the keyring."""
 
@@ -207,8 +225,8 @@ class SecretsService:
             f"arn:aws:secretsmanager:{ctx.region}:{ctx.account_id}:secret:{name}",
             extra={
                 "secretsmanager:Name": name,
-                "aws:TagKeys": [k for k, _ in tag_list],
-                **{f"aws:RequestTag/{k}": v for k, v in tag_list},
+                **_described(description, kms_key_id),
+                **_request_tags(tag_list),
             },
         )
         _check_tags(tag_list)
@@ -503,7 +521,12 @@ class SecretsService:
         version_id = client_request_token or str(uuid.uuid4())
         with self._storage.write() as tx:
             rec = get_live_secret(
-                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:UpdateSecret"
+                tx,
+                ctx,
+                secret_id,
+                authz=self._authz,
+                action="secretsmanager:UpdateSecret",
+                extra=_described(description, kms_key_id),
             )
             if kms_key_id is not None:
                 _, shown = self._keyring.resolve(ctx.account_id, kms_key_id)
@@ -743,11 +766,17 @@ class SecretsService:
         self, ctx: RequestContext, *, secret_id: str, tags: Sequence[dict[str, Any]]
     ) -> None:
         with self._storage.write() as tx:
+            added = _tags_from_wire(tags)
             rec = get_live_secret(
-                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:TagResource"
+                tx,
+                ctx,
+                secret_id,
+                authz=self._authz,
+                action="secretsmanager:TagResource",
+                extra=_request_tags(added),
             )
             merged = dict(rec.tags)
-            merged.update(_tags_from_wire(tags))
+            merged.update(added)
             _check_tags(list(merged.items()))
             tx.update_secret(replace(rec, tags=tuple(merged.items())))
 
@@ -756,7 +785,12 @@ class SecretsService:
     ) -> None:
         with self._storage.write() as tx:
             rec = get_live_secret(
-                tx, ctx, secret_id, authz=self._authz, action="secretsmanager:UntagResource"
+                tx,
+                ctx,
+                secret_id,
+                authz=self._authz,
+                action="secretsmanager:UntagResource",
+                extra={"aws:TagKeys": list(tag_keys)},
             )
             drop = set(tag_keys)
             tx.update_secret(replace(rec, tags=tuple((k, v) for k, v in rec.tags if k not in drop)))
