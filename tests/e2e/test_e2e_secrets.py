@@ -472,10 +472,13 @@ def test_accounts_are_isolated(server: Any) -> None:
     arn = first.create_secret(Name=name, SecretString="mine")["ARN"]
     akid, secret = server.new_account()
     other = server.client(aws_access_key_id=akid, aws_secret_access_key=secret)
-    for secret_id in (name, arn):
-        with pytest.raises(ClientError) as exc:
-            other.get_secret_value(SecretId=secret_id)
-        assert _code(exc) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        other.get_secret_value(SecretId=name)  # a name means the caller's own account
+    assert _code(exc) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        # By ARN it is a cross-account request, and the secret's owner granted nothing.
+        other.get_secret_value(SecretId=arn)
+    assert _code(exc) == "AccessDeniedException"
     assert other.list_secrets()["SecretList"] == []
     other.create_secret(Name=name, SecretString="theirs")
     assert first.get_secret_value(SecretId=name)["SecretString"] == "mine"
