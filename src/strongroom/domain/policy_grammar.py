@@ -20,6 +20,7 @@ __all__ = [
     "check_policy",
     "is_public",
     "parse_policy",
+    "public_statement",
 ]
 
 # IAM policy grammar (IAM User Guide, "Grammar of the IAM JSON policy language").
@@ -365,10 +366,11 @@ def parse_policy(text: str) -> dict[str, Any]:
     return doc
 
 
-# Condition keys that tie a request to named principals, accounts, organisations or networks.
-# A statement is not public when every request it allows must match one of them with a fixed
-# value (modelled on S3's documented meaning of "public"; Secrets Manager only says it uses
-# Zelkova to block "broad access, for example ... a wildcard for the principal").
+# BlockPublicPolicy. Secrets Manager accepts a policy as not broadly accessible when it "must only
+# grant access to one or more of the following fixed values: aws:SourceArn, aws:SourceVpc,
+# aws:SourceVpce, aws:SourceAccount" and refers to S3's meaning of "public" (Secrets Manager User
+# Guide, "Managing a resource-based policy for a secret"), which adds aws:SourceOwner and
+# aws:userid. The principal and organisation keys name who may call as surely, so they count too.
 _RESTRICTING_KEYS = frozenset(
     {
         "aws:principalaccount",
@@ -384,13 +386,41 @@ _RESTRICTING_KEYS = frozenset(
         "aws:userid",
     }
 )
+# ARN-valued keys: a wildcard after a fixed 12-digit account still stays inside that account.
+_ARN_KEYS = frozenset({"aws:principalarn", "aws:sourcearn"})
 _RESTRICTING_OPERATORS = frozenset(
     {"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"}
 )
+# Policy variables that stand for the secret owner's own account or organisation.
+_OWNER_VARIABLES = frozenset({"${aws:resourceaccount}", "${aws:resourceorgid}"})
 
 
-def _fixed(value: Any) -> bool:
-    return isinstance(value, str) and value != "" and "*" not in value and "?" not in value
+def _wild(text: str) -> bool:
+    return "*" in text or "?" in text
+
+
+def _arn_account(text: str) -> str | None:
+    """The account field of ``arn:partition:service:region:account:resource``, if it has one."""
+    parts = text.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return None
+    return parts[4]
+
+
+def _fixed_account(account: str | None) -> bool:
+    return account is not None and len(account) == 12 and account.isascii() and account.isdigit()
+
+
+def _fixed(key: str, value: Any) -> bool:
+    if not isinstance(value, str) or value == "":
+        return False
+    if "${" in value:
+        # A variable could equal the key itself (aws:PrincipalAccount = ${aws:PrincipalAccount});
+        # only the owner's account or organisation pins the caller down.
+        return value.lower() in _OWNER_VARIABLES
+    if not _wild(value):
+        return True
+    return key in _ARN_KEYS and _fixed_account(_arn_account(value))
 
 
 def _restricted(condition: Any) -> bool:
@@ -404,41 +434,62 @@ def _restricted(condition: Any) -> bool:
             continue
         for key, values in pairs.items():
             listed = values if isinstance(values, list) else [values]
-            if key.lower() in _RESTRICTING_KEYS and listed and all(_fixed(v) for v in listed):
+            low = key.lower()
+            if low in _RESTRICTING_KEYS and listed and all(_fixed(low, v) for v in listed):
                 return True
     return False
 
 
-def _wildcard_principal(principal: Any) -> bool:
+def _any_account(principal_id: str) -> bool:
+    """An AWS principal that stands for every AWS account: ``*``, an account ID with wildcards,
+    or an ARN whose account field is not a fixed 12-digit ID (``arn:aws:iam::*:root``)."""
+    if principal_id == "*":
+        return True
+    if not _wild(principal_id):
+        return False
+    if not principal_id.startswith("arn:"):
+        return True
+    return not _fixed_account(_arn_account(principal_id))
+
+
+def _broad_principal(principal: Any) -> bool:
     if principal == "*":
         return True
-    if isinstance(principal, Mapping):
-        for ids in principal.values():
-            listed = ids if isinstance(ids, list) else [ids]
-            if "*" in listed:
+    if not isinstance(principal, Mapping):
+        return False
+    for key, ids in principal.items():
+        for item in ids if isinstance(ids, list) else [ids]:
+            if not isinstance(item, str):
+                continue
+            # Any wildcard in a service, federated or canonical-user principal is broad too.
+            if _any_account(item) if key == "AWS" else _wild(item):
                 return True
     return False
+
+
+def public_statement(stmt: Any) -> bool:
+    """Say whether one statement grants broad access (see ``is_public``)."""
+    if not isinstance(stmt, Mapping) or stmt.get("Effect") != "Allow":
+        return False
+    broad = "NotPrincipal" in stmt or _broad_principal(stmt.get("Principal"))
+    return broad and not _restricted(stmt.get("Condition"))
 
 
 def is_public(doc: Mapping[str, Any]) -> bool:
     """Say whether a policy grants broad access, for BlockPublicPolicy. Conservative: when in
     doubt it answers True.
 
-    A policy is public when some Allow statement has ``NotPrincipal`` (everyone but a few),
-    or a principal of ``"*"`` (``"Principal": "*"``, ``{"AWS": "*"}``, or ``"*"`` in any
-    principal list), unless its Condition pins a principal, account, organisation or network
-    key (``_RESTRICTING_KEYS``) to fixed values with a positive string or ARN operator.
-    Actions and resources are not considered. ``doc`` should have passed ``check_policy``.
+    A policy is public when some Allow statement grants everyone or any AWS account: a
+    ``NotPrincipal`` (everyone but a few), a ``"*"`` principal (``"Principal": "*"``,
+    ``{"AWS": "*"}``, or ``"*"`` in any principal list), an AWS principal whose account is a
+    wildcard (``arn:aws:iam::*:root``, ``arn:aws:iam::*:role/x``), or a wildcard in a service,
+    federated or canonical-user principal; unless its Condition pins a principal, account,
+    organisation, source or network key (``_RESTRICTING_KEYS``) to fixed values with a positive
+    string or ARN operator. Actions and resources are not considered. ``doc`` should have
+    passed ``check_policy``.
     """
     statements = doc.get("Statement")
     listed = [statements] if isinstance(statements, Mapping) else statements
     if not isinstance(listed, list):
         return False
-    for stmt in listed:
-        if not isinstance(stmt, Mapping) or stmt.get("Effect") != "Allow":
-            continue
-        if "NotPrincipal" in stmt:
-            return True
-        if _wildcard_principal(stmt.get("Principal")) and not _restricted(stmt.get("Condition")):
-            return True
-    return False
+    return any(public_statement(stmt) for stmt in listed)

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from strongroom.domain.policy_grammar import PolicyProblem
+from strongroom.domain.policy_findings import Finding, validation_passed
 from strongroom.domain.secret import (
     BatchError,
     SecretMeta,
@@ -134,12 +134,11 @@ def _policy_list(r: tuple[list[str], str | None]) -> dict[str, Any]:
     return _drop_none({"ResourcePolicies": [{"PolicyName": n} for n in r[0]], "NextToken": r[1]})
 
 
-def _validate(problems: list[PolicyProblem]) -> dict[str, Any]:
+def _validate(found: list[Finding]) -> dict[str, Any]:
+    # Every finding is listed; only errors and security warnings fail validation.
     return {
-        "PolicyValidationPassed": not problems,
-        "ValidationErrors": [
-            {"CheckName": p.check_name, "ErrorMessage": p.message} for p in problems
-        ],
+        "PolicyValidationPassed": validation_passed(found),
+        "ValidationErrors": [{"CheckName": f.check_name, "ErrorMessage": f.message} for f in found],
     }
 
 

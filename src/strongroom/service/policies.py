@@ -1,13 +1,14 @@
 """Resource policies on secrets: Put/Get/Delete/List/ValidateResourcePolicy.
 
-Grammar checks and BlockPublicPolicy now; evaluation arrives with access control.
+Put refuses malformed policies and, under BlockPublicPolicy, broadly accessible ones; Validate
+returns the findings of ``domain.policy_findings``.
 """
 
 from __future__ import annotations
 
 import json
 
-from strongroom.domain import policy_grammar
+from strongroom.domain import policy_findings, policy_grammar
 from strongroom.errors import InvalidParameter, MalformedPolicy, NotFound, PublicPolicy
 from strongroom.service.authorize import Authorizer
 from strongroom.service.context import RequestContext
@@ -46,9 +47,8 @@ class ResourcePolicyService:
         if problems:
             raise MalformedPolicy(problems[0].message)
         if block_public_policy and policy_grammar.is_public(json.loads(resource_policy)):
-            raise PublicPolicy(
-                "This resource policy contains a statement that grants public access."
-            )
+            # AWS's PublicPolicyException text (botocore model); it names no principal.
+            raise PublicPolicy()
         with self._storage.write() as tx:
             rec = get_live_secret(
                 tx,
@@ -103,17 +103,21 @@ class ResourcePolicyService:
 
     def validate_resource_policy(
         self, ctx: RequestContext, *, resource_policy: str, secret_id: str | None = None
-    ) -> list[policy_grammar.PolicyProblem]:
-        """Grammar checks now; deeper analysis arrives with access control."""
+    ) -> list[policy_findings.Finding]:
+        """Every finding for ``resource_policy`` (grammar, Access Analyzer's checks, broad
+        access, lockout); with ``secret_id``, also statements whose resources miss that secret.
+        PolicyValidationPassed is ``policy_findings.validation_passed`` of the result."""
+        secret_arn = None
         if secret_id is None:
             self._authz.check(ctx, "secretsmanager:ValidateResourcePolicy", "*")
         else:
             with self._storage.read() as tx:
-                get_live_secret(
+                rec = get_live_secret(
                     tx,
                     ctx,
                     secret_id,
                     authz=self._authz,
                     action="secretsmanager:ValidateResourcePolicy",
                 )
-        return policy_grammar.check_policy(resource_policy)
+            secret_arn = rec.arn
+        return policy_findings.findings(resource_policy, secret_arn)

@@ -273,6 +273,8 @@ def test_restricting_condition_makes_wildcard_private(condition: dict[str, Any])
         {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}},
         {"StringEquals": {"aws:SourceAccount": ["111122223333", "*"]}},
         {"StringEquals": {"aws:SourceAccount": []}},
+        {"StringEquals": {"aws:SourceAccount": ""}},
+        {"StringEquals": {"aws:SourceAccount": 111122223333}},
         {"Bool": {"aws:SecureTransport": "true"}},
         {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
         "not a mapping",
@@ -292,3 +294,79 @@ def test_document_without_statement_list_is_not_public() -> None:
     """A document with no statements grants nothing."""
     assert not is_public({"Version": "2012-10-17"})
     assert not is_public({"Statement": ["x"]})
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        {"AWS": "arn:aws:iam::*:root"},
+        {"AWS": "arn:aws:iam::*:role/deploy"},
+        {"AWS": "arn:aws:sts::*:assumed-role/deploy/session"},
+        {"AWS": ["arn:aws:iam::11112222333?:root"]},
+        {"AWS": "11112222*"},
+        {"AWS": "arn:aws:iam::*"},
+        {"Service": "*.amazonaws.com"},
+        {"Federated": "*"},
+    ],
+)
+def test_any_account_principal_is_public(principal: Any) -> None:
+    """A principal whose account is a wildcard stands for every AWS account."""
+    assert is_public(doc(statement(Principal=principal)))
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        {"AWS": "arn:aws:iam::111122223333:role/app-*"},
+        {"AWS": "111122223333"},
+        {"Service": "lambda.amazonaws.com"},
+        {"AWS": [ACCOUNT_ROOT, 7]},
+    ],
+)
+def test_principal_within_one_account_is_not_public(principal: Any) -> None:
+    """Wildcards after a fixed account, named accounts and services are not broad."""
+    assert not is_public(doc(statement(Principal=principal)))
+
+
+def test_any_account_principal_pinned_by_condition_is_private() -> None:
+    """The restricting conditions apply to any-account ARNs as to "*"."""
+    condition = {"StringEquals": {"aws:PrincipalOrgID": "o-abc123"}}
+    stmt = statement(Principal={"AWS": "arn:aws:iam::*:root"}, Condition=condition)
+    assert not is_public(doc(stmt))
+
+
+def test_not_principal_pinned_by_condition_is_private() -> None:
+    """Allow with NotPrincipal limited to one account is not broad."""
+    condition = {"StringEquals": {"aws:PrincipalAccount": "111122223333"}}
+    stmt = statement(Principal=None, NotPrincipal={"AWS": ACCOUNT_ROOT}, Condition=condition)
+    assert not is_public(doc(stmt))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::111122223333:role/app-*"}},
+        {"ArnLike": {"aws:SourceArn": "arn:aws:lambda:us-east-1:111122223333:function:*"}},
+        {"StringEquals": {"aws:PrincipalAccount": "${aws:ResourceAccount}"}},
+        {"StringEquals": {"aws:PrincipalOrgID": "${aws:ResourceOrgID}"}},
+    ],
+)
+def test_arn_within_one_account_or_owner_variable_restricts(condition: dict[str, Any]) -> None:
+    """An ARN pattern inside a fixed account, or the owner's own account, pins the caller."""
+    assert not is_public(doc(statement(Principal="*", Condition=condition)))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/app"}},
+        {"StringLike": {"aws:PrincipalAccount": "1111*"}},
+        {"StringEquals": {"aws:PrincipalAccount": "${aws:PrincipalAccount}"}},
+        {"StringEquals": {"aws:SourceArn": "arn:aws:s3:::bucket-*"}},
+    ],
+)
+def test_wildcard_account_or_self_referring_variable_does_not_restrict(
+    condition: dict[str, Any],
+) -> None:
+    """Conditions that any account can satisfy leave a wildcard principal public."""
+    assert is_public(doc(statement(Principal="*", Condition=condition)))
