@@ -30,7 +30,8 @@ _NOTHING = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","
 def _account_of(resource: str, default: str) -> str:
     """The account field of an ARN (``default`` for "*" or an ARN without one)."""
     parts = resource.split(":", 5)
-    return parts[4] if len(parts) > 4 and parts[4] else default
+    # "aws" owns AWS managed policies, which every account may read and attach.
+    return parts[4] if len(parts) > 4 and parts[4] not in ("", "aws") else default
 
 
 def _allows_everything(text: str) -> bool:
