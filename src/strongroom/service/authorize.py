@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from strongroom.clock import Clock
@@ -23,6 +23,8 @@ __all__ = ["Authorizer"]
 
 _RESOURCE_CACHE = 4096
 _SUBJECT_CACHE = 4096
+_DECISION_CACHE = 4096
+_UNKNOWN: tuple[str, ...] = ("<unknown>",)
 # What a policy that no longer exists grants when it limits (boundary, session): nothing.
 _NOTHING = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
 
@@ -66,6 +68,10 @@ class _Subject:
     boundary: policy.CompiledPolicy | None
     session: tuple[policy.CompiledPolicy, ...]
     tags: tuple[tuple[str, str], ...]  # aws:PrincipalTag/...
+    # Decisions already made for this caller while its policies are unchanged, keyed by
+    # action, resource, resource policy and the values of just the keys the policies read.
+    decisions: dict[object, policy.Decision] = field(default_factory=dict, compare=False)
+    keys: dict[object, tuple[str, ...] | None] = field(default_factory=dict, compare=False)
 
 
 def _compile(
@@ -287,6 +293,52 @@ class Authorizer:
             keys.update(extra)
         return keys
 
+    def _decide(
+        self,
+        subject: _Subject,
+        request: policy.AuthzRequest,
+        resource: policy.CompiledPolicy | None,
+    ) -> policy.Decision:
+        """``policy.evaluate``, remembered: two requests that agree on the action, the
+        resource, its policy and the values of every context key the policies read get
+        the same decision (policy.referenced_keys), so repeats skip evaluation."""
+        scope = (request.action_lower, resource)
+        keys = subject.keys.get(scope, _UNKNOWN)
+        if keys is _UNKNOWN:
+            policies: list[policy.CompiledPolicy] = [*subject.identity, *subject.session]
+            if subject.boundary is not None:
+                policies.append(subject.boundary)
+            if resource is not None:
+                policies.append(resource)
+            found = policy.referenced_keys(policies, request.action)
+            keys = tuple(sorted(found)) if found is not None else None
+            if len(subject.keys) >= _DECISION_CACHE:
+                subject.keys.clear()
+            subject.keys[scope] = keys
+        cache_key: object = None
+        if keys is not None:
+            cache_key = (
+                scope,
+                request.resource,
+                request.resource_account,
+                policy.context_fingerprint(request, keys),
+            )
+            hit = subject.decisions.get(cache_key)
+            if hit is not None:
+                return hit
+        decision = policy.evaluate(
+            request,
+            identity=subject.identity,
+            resource=resource,
+            boundary=subject.boundary,
+            session=subject.session,
+        )
+        if cache_key is not None:
+            if len(subject.decisions) >= _DECISION_CACHE:
+                subject.decisions.clear()
+            subject.decisions[cache_key] = decision
+        return decision
+
     def check(
         self,
         ctx: RequestContext,
@@ -310,12 +362,7 @@ class Authorizer:
         request = self._request(
             ctx, subject, action, resource, resource_account=None, tags=tags, extra=extra
         )
-        decision = policy.evaluate(
-            request,
-            identity=subject.identity,
-            resource=self._resource_policy(resource_policy) if resource_policy else None,
-            boundary=subject.boundary,
-            session=subject.session,
-        )
+        compiled = self._resource_policy(resource_policy) if resource_policy else None
+        decision = self._decide(subject, request, compiled)
         if not decision.allowed:
             raise AccessDenied(policy.denied_message(request, decision))
