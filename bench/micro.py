@@ -7,7 +7,11 @@ Bulk-loads N secrets into a temporary data dir, then times, per call:
 - the fixed-response baseline app (bench/baseline_app.py) the same way,
 - SigV4 verification of a botocore-signed request,
 - ``SecretsService.get_secret_value`` and its parts (storage lookups, envelope open),
-- building and encoding the response body (orjson vs stdlib json).
+- building and encoding the response body (orjson vs stdlib json),
+- policy evaluation of one GetSecretValue with the ``policy`` stage's ten-statement identity
+  policy and five-statement resource policy (bench/policies.py): building the context keys,
+  ``AuthzRequest``, ``evaluate``, a decision cache's fingerprints, and ``Authorizer.check``
+  as a whole. ``--policy-only`` runs just this part (no data set, a few seconds).
 
 Use it next to ``bench/run.py``: the HTTP figures say how fast, this says where the time
 goes. Run: ``.venv/bin/python bench/micro.py [--secrets 10000] [--calls 20000]``.
@@ -27,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +40,15 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from strongroom.clock import SystemClock
+from strongroom.clock import FixedClock, SystemClock
 from strongroom.crypto.envelope import decode
+from strongroom.domain import policy
 from strongroom.http.app import create_app
 from strongroom.protocol import json11
 from strongroom.protocol.secretsmanager import OPERATIONS
 from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
-from strongroom.service.context import RequestContext
+from strongroom.service.authorize import Authorizer
+from strongroom.service.context import Principal, RequestContext
 from strongroom.settings import load_settings
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -49,6 +56,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import baseline_app  # noqa: E402
 import bulkload  # noqa: E402
+import policies  # noqa: E402
 
 HOST = "127.0.0.1:8900"
 
@@ -123,6 +131,157 @@ def in_context(
     )
 
 
+class _PolicyTx:
+    """A read transaction that knows one user with one inline policy and nothing else."""
+
+    def __init__(self, document: str) -> None:
+        self._document = document
+
+    def __enter__(self) -> _PolicyTx:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def identity_documents(self, *args: object) -> list[tuple[str, str]]:
+        return [("reader", self._document)]
+
+    def user_policies(self, *args: object) -> dict[str, str]:
+        return {"reader": self._document}
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None  # users, roles, sessions: none
+
+
+class _PolicyStore:
+    def __init__(self, document: str) -> None:
+        self._document = document
+
+    def change_token(self) -> object:
+        return 1
+
+    def read(self) -> _PolicyTx:
+        return _PolicyTx(self._document)
+
+
+def policy_micro(calls: int, rows: list[tuple[str, float]]) -> None:
+    """Per-call cost of authorizing GetSecretValue under the policy stage's 10+5 statements,
+    in-process, with the same context keys ``Authorizer.check`` builds."""
+    account = "123456789012"
+    user_arn = f"arn:aws:iam::{account}:user/{policies.USER_NAME}"
+    admin_arn = f"arn:aws:iam::{account}:user/admin"
+    identity_text = policies.identity_policy(account)
+    identity = (policy.parse(identity_text, "identity", name="reader"),)
+    resource_text = policies.resource_policy(account, user_arn, admin_arn)
+    resource = policy.parse(resource_text, "resource")
+    tag_key, tag_value = policies.TEAM_TAG
+    arns = [
+        f"arn:aws:secretsmanager:us-east-1:{account}:secret:{bulkload.secret_name(i)}-AbCdEf"
+        for i in range(1000)
+    ]
+    now = datetime.now(UTC)
+    second = int(now.timestamp())
+
+    def context(i: int) -> dict[str, policy.ContextValue]:
+        return {
+            "aws:username": policies.USER_NAME,
+            "aws:userid": "AIDAEXAMPLEEXAMPLE01",
+            "aws:CurrentTime": now,
+            "aws:EpochTime": second,
+            "aws:SecureTransport": False,
+            "aws:RequestedRegion": "us-east-1",
+            "aws:PrincipalType": "User",
+            "aws:ViaAWSService": False,
+            "aws:SourceIp": "127.0.0.1",
+            f"aws:ResourceTag/{tag_key}": tag_value,
+            f"secretsmanager:ResourceTag/{tag_key}": tag_value,
+            "secretsmanager:SecretId": arns[i % len(arns)],
+            "secretsmanager:VersionStage": "AWSCURRENT",
+        }
+
+    def request(i: int) -> policy.AuthzRequest:
+        return policy.AuthzRequest(
+            principal_arn=user_arn,
+            principal_account=account,
+            action="secretsmanager:GetSecretValue",
+            resource=arns[i % len(arns)],
+            resource_account=account,
+            context=context(i),
+        )
+
+    requests = [request(i) for i in range(len(arns))]
+    decision = policy.evaluate(requests[0], identity=identity, resource=resource)
+    if not decision.allowed:
+        raise SystemExit(f"the policy set does not allow the reader: {decision}")
+    print(
+        f"policy evaluation, GetSecretValue, {len(identity[0].statements)}-statement identity"
+        f" + {len(resource.statements)}-statement resource policy, {calls:,} calls:"
+    )
+    timeit("policy: context keys dict", context, calls, rows)
+    timeit("policy: context keys + AuthzRequest", request, calls, rows)
+    timeit(
+        "policy: evaluate (request built)",
+        lambda i: policy.evaluate(
+            requests[i % len(requests)], identity=identity, resource=resource
+        ),
+        calls,
+        rows,
+    )
+    timeit(
+        "policy: AuthzRequest + evaluate",
+        lambda i: policy.evaluate(request(i), identity=identity, resource=resource),
+        calls,
+        rows,
+    )
+
+    # What a decision cache pays per request to find its key.
+    every = [*identity, resource]
+    keys = tuple(sorted(policy.referenced_keys(every, "secretsmanager:GetSecretValue") or ()))
+    timeit(
+        f"policy: context_fingerprint over the {len(keys)} referenced keys",
+        lambda i: policy.context_fingerprint(requests[i % len(requests)], keys),
+        calls,
+        rows,
+    )
+    fingerprint = policy.fingerprinter(every, "secretsmanager:GetSecretValue")
+    if fingerprint is not None:
+        timeit(
+            "policy: fingerprinter (times by the policies' dates)",
+            lambda i: fingerprint(requests[i % len(requests)]),
+            calls,
+            rows,
+        )
+
+    # The whole Authorizer.check, over a stand-in store that holds just the user's policy
+    # (service/authorize.py changes often; skipped if it wants more than this offers).
+    authorizer = Authorizer(_PolicyStore(identity_text), FixedClock(now.timestamp()))  # type: ignore[arg-type]
+    ctx = RequestContext(
+        Principal(account, policies.USER_NAME, "AKIAEXAMPLEEXAMPLE01"),
+        "us-east-1",
+        "micro",
+        source_ip="127.0.0.1",
+    )
+    tags = ((tag_key, tag_value),)
+
+    def check(i: int) -> None:
+        arn = arns[i % len(arns)]
+        authorizer.check(
+            ctx,
+            "secretsmanager:GetSecretValue",
+            arn,
+            resource_policy=resource_text,
+            tags=tags,
+            extra={"secretsmanager:SecretId": arn, "secretsmanager:VersionStage": "AWSCURRENT"},
+        )
+
+    try:
+        check(0)
+    except Exception as exc:  # report and go on: this part is optional
+        print(f"  (Authorizer.check skipped: {type(exc).__name__}: {exc})")
+        return
+    timeit("policy: Authorizer.check (whole, limited user)", check, calls, rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--secrets", type=int, default=10_000)
@@ -131,8 +290,16 @@ def main() -> int:
     parser.add_argument(
         "--cprofile", action="store_true", help="also print a cProfile of the whole-app call"
     )
+    parser.add_argument(
+        "--policy-only",
+        action="store_true",
+        help="only the policy-evaluation part (no data set, no app)",
+    )
     args = parser.parse_args()
     calls = args.calls
+    if args.policy_only:
+        policy_micro(max(calls, 50_000), [])
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="strongroom-micro-"))
     try:
         data_dir = workdir / "data"
@@ -312,6 +479,7 @@ def main() -> int:
             calls,
             rows,
         )
+        policy_micro(calls, rows)
         loop.close()
         app.components.storage.close()
         whole = rows[0][1]

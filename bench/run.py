@@ -7,6 +7,9 @@ Default mode (``bench/run.py``):
   - Strongroom GetSecretValue at 4 and 32 connections under uvicorn and granian,
   - PutSecretValue (durable, unique ClientRequestTokens) at 4 and 32 connections,
   - a 90/10 GetSecretValue/PutSecretValue mix at 32 connections,
+  - GetSecretValue under realistic policies (``policy`` stage): a limited IAM user with a
+    ten-statement identity policy reading secrets that carry a five-statement resource
+    policy, against the administrator on the same secrets and on secrets without one,
   - the baseline with per-request stdlib json vs orjson encoding,
   - moto_server GetSecretValue on the same data-set size (Strongroom/moto ratio).
 
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import collections
+import concurrent.futures
 import contextlib
 import datetime as dt
 import json
@@ -45,7 +49,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +58,14 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import bulkload  # noqa: E402  (bench/ is not a package)
+import policies  # noqa: E402
 
 BIN = Path(sys.executable).parent
 REGION = "us-east-1"
@@ -76,7 +82,7 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 # refuse to start one whose signatures are older than this.
 MAX_SIGNATURE_AGE_S = 200.0
 
-STAGES = ("baseline", "get", "put", "json", "moto")
+STAGES = ("baseline", "get", "policy", "put", "json", "moto")
 
 # Targets from the brief (informational: a miss is reported, not an error).
 TARGETS = {
@@ -87,7 +93,13 @@ TARGETS = {
     "put32_rps": 1000.0,
     "moto_ratio": 20.0,
     "scale_ratio": 1.3,
+    "policy_ratio": 0.90,
 }
+
+# The policy stage's three GetSecretValue tests (operation names in the results).
+POLICY_PLAIN = "GetSecretValue admin, no resource policy"
+POLICY_ADMIN = "GetSecretValue admin, resource policy"
+POLICY_USER = "GetSecretValue limited user, 10+5 statements"
 
 
 class BenchError(RuntimeError):
@@ -731,9 +743,9 @@ def _one_run(
     return row
 
 
-def boto_client(port: int, account: Account) -> Any:
+def boto_client(port: int, account: Account, service: str = "secretsmanager") -> Any:
     return boto3.client(
-        "secretsmanager",
+        service,
         endpoint_url=f"http://{HOST}:{port}",
         region_name=REGION,
         aws_access_key_id=account.access_key_id,
@@ -1041,6 +1053,10 @@ def default_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> N
             if args.profile and kind == "uvicorn":
                 profile(cfg, s, results, "GetSecretValue-c32", gets(), None, 0)
 
+    # Stage 1b: reads under realistic policies (before writes, like the other reads).
+    if "policy" in stages:
+        policy_stage(args, cfg, results, data_dir, account, get_names, rng)
+
     # Stage 2: durable writes and the 90/10 mix.
     for kind in servers if "put" in stages else []:
         make = strongroom_uvicorn if kind == "uvicorn" else strongroom_granian
@@ -1082,6 +1098,150 @@ def default_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> N
     # Stage 4: moto.
     if "moto" in stages:
         moto_stage(args, cfg, results, rng)
+
+
+def _denied(call: Callable[[], Any], what: str) -> None:
+    """``call`` must fail with AccessDenied: the policies are really enforced."""
+    try:
+        call()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("AccessDeniedException", "AccessDenied"):
+            return
+        raise BenchError(
+            f"policy set-up check: {what} failed with {code}, not AccessDenied"
+        ) from exc
+    raise BenchError(f"policy set-up check: {what} was allowed; the policies are not enforced")
+
+
+def set_up_policies(
+    port: int, admin: Account, names: Sequence[str], plain: Sequence[str], workers: int = 4
+) -> Account:
+    """Through the server, as the administrator: create the limited user and its key, put
+    its ten-statement inline policy, tag each secret in ``names`` and put the five-statement
+    resource policy on it. Checks the user can read one and is refused where the policies
+    say so. Returns the user's credentials."""
+    t0 = time.perf_counter()
+    iam = boto_client(port, admin, "iam")
+    sts = boto_client(port, admin, "sts")
+    sm = boto_client(port, admin)
+    admin_arn = sts.get_caller_identity()["Arn"]
+    account_id = admin.account_id or sts.get_caller_identity()["Account"]
+    user_arn = iam.create_user(UserName=policies.USER_NAME)["User"]["Arn"]
+    key = iam.create_access_key(UserName=policies.USER_NAME)["AccessKey"]
+    user = Account(key["AccessKeyId"], key["SecretAccessKey"], account_id)
+    iam.put_user_policy(
+        UserName=policies.USER_NAME,
+        PolicyName="bench-reader",
+        PolicyDocument=policies.identity_policy(account_id, REGION),
+    )
+    document = policies.resource_policy(account_id, user_arn, admin_arn)
+    tag_key, tag_value = policies.TEAM_TAG
+
+    def protect(name: str) -> None:
+        sm.tag_resource(SecretId=name, Tags=[{"Key": tag_key, "Value": tag_value}])
+        sm.put_resource_policy(SecretId=name, ResourcePolicy=document)
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(protect, names):
+            pass
+    log(
+        f"policies: user {user_arn}, {len(names):,} secrets tagged and given a resource policy"
+        f" in {time.perf_counter() - t0:.1f} s"
+    )
+    # The limited user reads a protected secret, and only where the policies allow.
+    reader = boto_client(port, user)
+    index = bulkload_index(names[0])
+    got = reader.get_secret_value(SecretId=names[0])
+    if got["SecretString"] != bulkload.secret_value(index):
+        raise BenchError(f"the limited user read the wrong value of {names[0]}")
+    if sm.get_secret_value(SecretId=names[-1])["SecretString"] != bulkload.secret_value(
+        bulkload_index(names[-1])
+    ):
+        raise BenchError(f"the administrator read the wrong value of {names[-1]}")
+    _denied(lambda: reader.get_secret_value(SecretId=plain[0]), "reading an untagged secret")
+    _denied(
+        lambda: reader.delete_secret(SecretId=names[0], ForceDeleteWithoutRecovery=True),
+        "DeleteSecret by the limited user",
+    )
+    _denied(
+        lambda: reader.put_secret_value(SecretId=names[0], SecretString="x"),
+        "PutSecretValue by the limited user (no statement allows it)",
+    )
+    return user
+
+
+def bulkload_index(name: str) -> int:
+    """The bulk-load index of a ``bulkload.secret_name``."""
+    return int(name.rsplit("-", 1)[1])
+
+
+def policy_stage(
+    args: argparse.Namespace,
+    cfg: Settings,
+    results: Results,
+    data_dir: Path,
+    account: Account,
+    plain_names: Sequence[str],
+    rng: random.Random,
+) -> None:
+    """GetSecretValue under realistic policies, at the get test's concurrency levels:
+    (a) the administrator on secrets with the resource policy, (b) the limited user on the
+    same secrets, (c) the administrator on secrets without one (the plain get test).
+
+    The three run in turn at each concurrency level, ``--repeat`` rounds of them, so that a
+    change in the machine's load hits all three alike. The policies are created once, in
+    the first server's run, and stay in the data dir."""
+    n = args.secrets
+    taken = {bulkload_index(name) for name in plain_names}
+    free = [i for i in range(n) if i not in taken]
+    if not free:
+        raise BenchError("the policy stage needs --secrets larger than --get-distinct")
+    count = min(len(plain_names), len(free))
+    names = [bulkload.secret_name(i) for i in rng.sample(free, count)]
+    user: Account | None = None
+    for kind in args.servers:
+        make = strongroom_uvicorn if kind == "uvicorn" else strongroom_granian
+        with running(make(cfg.workdir, data_dir, "-policy")) as s:
+            if user is None:
+                user = set_up_policies(s.port, account, names, plain_names)
+            admin_signer = Signer(account, s.port)
+            user_signer = Signer(user, s.port)
+            tests = (
+                (POLICY_PLAIN, pools_for(cfg, admin_signer, plain_names, "policy-plain")),
+                (POLICY_ADMIN, pools_for(cfg, admin_signer, names, "policy-admin")),
+                (POLICY_USER, pools_for(cfg, user_signer, names, "policy-user")),
+            )
+            once = replace(cfg, repeat=1)
+            for c in (4, 32):
+                # --repeat rounds of (c), (a), (b), not K runs of each in a row: drift in the
+                # machine's speed then falls on all three alike. The best run of each is kept.
+                rounds: dict[str, list[dict[str, Any]]] = {op: [] for op, _ in tests}
+                for _ in range(cfg.repeat):
+                    for op, gets in tests:
+                        row = measure(
+                            results, once, s, label=_label(kind, "strongroom", op),
+                            connections=c, gets=gets,
+                        )  # fmt: skip
+                        rounds[op].append(row)
+                if cfg.repeat > 1:
+                    _keep_best(results, rounds)
+            if args.profile and kind == "uvicorn":
+                profile(cfg, s, results, "GetSecretValue-policy-user-c32", tests[2][1](), None, 0)
+
+
+def _keep_best(results: Results, rounds: dict[str, list[dict[str, Any]]]) -> None:
+    """Replace each test's rows by its best run (by req/s), listing all runs, as
+    ``measure`` does for repeated runs."""
+    for runs in rounds.values():
+        for run in runs:
+            results.rows.remove(run)
+        best = dict(max(runs, key=lambda r: r["rps"]))
+        best["runs"] = [
+            {k: r[k] for k in ("rps", "p50_ms", "p99_ms", "server_cpu_pct", "other_load_core0_pct")}
+            for r in runs
+        ]
+        results.rows.append(best)
 
 
 def moto_stage(
@@ -1339,6 +1499,29 @@ def compute_checks(results: Results) -> list[dict[str, Any]]:
                     ratio > TARGETS["moto_ratio"],
                     "x",
                 )
+        for c in (4, 32):
+            plain = row(server=server, op=POLICY_PLAIN, connections=c)
+            admin = row(server=server, op=POLICY_ADMIN, connections=c)
+            user = row(server=server, op=POLICY_USER, connections=c)
+            target = TARGETS["policy_ratio"]
+            for other, who in ((admin, "admin, same secrets"), (plain, "admin, no policy")):
+                if user and other:
+                    ratio = user["rps"] / other["rps"]
+                    add(
+                        f"{server}: limited user / {who}, GetSecretValue req/s, c={c}",
+                        ratio,
+                        f">= {target:.2f}",
+                        ratio >= target,
+                        "x",
+                    )
+            if user and admin:
+                add(
+                    f"{server}: limited user / admin p99, GetSecretValue, c={c}",
+                    user["p99_ms"] / admin["p99_ms"],
+                    "(info)",
+                    None,
+                    "x",
+                )
     sizes = sorted({r["secrets"] for r in results.rows if "secrets" in r})
     if len(sizes) >= 2:
         small, big = sizes[0], sizes[-1]
@@ -1435,8 +1618,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         nargs="+",
         default=list(STAGES),
         choices=list(STAGES),
-        help="default-mode stages to run: baseline (fixed-response app), get, put (with the "
-        "90/10 mix), json (json vs orjson baseline), moto",
+        help="default-mode stages to run: baseline (fixed-response app), get, policy "
+        "(GetSecretValue by a limited user under 10+5 policy statements vs the admin), put "
+        "(with the 90/10 mix), json (json vs orjson baseline), moto",
     )
     p.add_argument(
         "--moto-secrets",

@@ -1,6 +1,7 @@
 """IAM policy documents: parse and compile once (``parse``), then decide requests the way AWS
-evaluates identity, resource, boundary and session policies (``evaluate``), and render
-AWS's AccessDeniedException text (``denied_message``). Pure: no I/O.
+evaluates identity, resource, boundary and session policies (``evaluate``), render AWS's
+AccessDeniedException text (``denied_message``), and say what of a request a decision
+depends on, to key a cache (``referenced_keys``, ``fingerprinter``). Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import enum
 import ipaddress
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from math import isnan
+from operator import eq, ge, gt, le, lt
 from typing import Any, Literal
 
 from strongroom.domain.policy_grammar import (
@@ -34,9 +38,12 @@ __all__ = [
     "DecisionReason",
     "PolicyKind",
     "StatementRef",
+    "context_fingerprint",
     "denied_message",
     "evaluate",
+    "fingerprinter",
     "parse",
+    "referenced_keys",
 ]
 
 PolicyKind = Literal["identity", "resource", "trust", "session", "boundary"]
@@ -109,6 +116,11 @@ def _has_vars(parts: tuple[_Part, ...]) -> bool:
     return any(p[0] == _VAR for p in parts)
 
 
+def _var_keys(parts: tuple[_Part, ...]) -> set[str]:
+    """The lower-cased context keys of the variables in ``parts``."""
+    return {p[1] for p in parts if p[0] == _VAR}
+
+
 def _variable(req: AuthzRequest, key: str, default: str | None) -> str | None:
     # Multivalued keys cannot be variables (IAM User Guide, "Single-valued vs. multivalued
     # context keys"); a missing one takes the default when given, else the value matches
@@ -162,7 +174,7 @@ def _glob(parts: tuple[_Part, ...], arn: bool, fold: bool) -> re.Pattern[str] | 
 class _Pattern:
     """A compiled wildcard pattern: fast paths for ``*``, literal and prefix patterns."""
 
-    __slots__ = ("arn", "exact", "fold", "parts", "prefix", "regex", "star", "variable")
+    __slots__ = ("arn", "exact", "fold", "parts", "prefix", "regex", "relaxed", "star", "variable")
 
     def __init__(self, parts: tuple[_Part, ...], *, arn: bool = False, fold: bool = False):
         self.parts = parts
@@ -173,7 +185,15 @@ class _Pattern:
         self.exact: str | None = None
         self.prefix: str | None = None
         self.regex: re.Pattern[str] | None = None
+        # For a pattern with variables: the same pattern with each variable as "*", which
+        # matches everything any substitution can match, so a value it rejects is rejected
+        # without substituting. Not for ARN patterns: a substituted colon moves components.
+        self.relaxed: re.Pattern[str] | None = None
         if self.variable:
+            if not arn:
+                self.relaxed = _glob(
+                    tuple((_STAR, "*", None) if p[0] == _VAR else p for p in parts), False, fold
+                )
             return
         kinds = [p[0] for p in parts]
         if not fold and kinds == [_LIT]:
@@ -191,6 +211,8 @@ class _Pattern:
         if self.prefix is not None:
             return value.startswith(self.prefix)
         if self.variable:
+            if self.relaxed is not None and self.relaxed.fullmatch(value) is None:
+                return False
             rendered = _render(self.parts, req)
             if rendered is None:
                 return False
@@ -258,7 +280,14 @@ def _as_text(value: _Scalar) -> str:
     return str(value)
 
 
+def _text(value: Any) -> str:
+    """``_as_text`` with the common case (already a str) first."""
+    return value if value.__class__ is str else _as_text(value)
+
+
 def _number(value: object) -> Decimal | None:
+    if value.__class__ is int:  # exact either way; skips the str round trip
+        return Decimal(value)
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         return None
     try:
@@ -293,6 +322,22 @@ def _date(value: object) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+# The last datetime a request carried and its timestamp, swapped as one tuple.
+_LAST_MOMENT: list[tuple[object, float | None]] = [(None, None)]
+
+
+def _request_date(value: object) -> float | None:
+    """``_date`` for a request's value. The server passes the same ``aws:CurrentTime``
+    datetime object to every request within a second, and ``timestamp()`` is not cheap."""
+    last = _LAST_MOMENT[0]
+    if value is last[0]:
+        return last[1]
+    parsed = _date(value)
+    if value.__class__ is datetime:
+        _LAST_MOMENT[0] = (value, parsed)
+    return parsed
 
 
 def _boolean(value: object) -> bool | None:
@@ -335,12 +380,13 @@ def _address(value: object) -> ipaddress.IPv4Address | ipaddress.IPv6Address | N
     return _parse_address(value) if isinstance(value, str) else None
 
 
+# Parsed values are Decimals, floats, bools or bytes: the comparisons return bools.
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: bool(a == b),
-    "lt": lambda a, b: bool(a < b),
-    "le": lambda a, b: bool(a <= b),
-    "gt": lambda a, b: bool(a > b),
-    "ge": lambda a, b: bool(a >= b),
+    "eq": eq,
+    "lt": lt,
+    "le": le,
+    "gt": gt,
+    "ge": ge,
 }
 _PARSERS: dict[_Family, Callable[[object], Any]] = {
     _Family.NUMERIC: _number,
@@ -351,7 +397,7 @@ _PARSERS: dict[_Family, Callable[[object], Any]] = {
 }
 _REQUEST_PARSERS: dict[_Family, Callable[[object], Any]] = {
     _Family.NUMERIC: _number,
-    _Family.DATE: _date,
+    _Family.DATE: _request_date,
     _Family.BOOL: _boolean,
     _Family.BINARY: _binary,
     _Family.IP: _address,
@@ -359,9 +405,22 @@ _REQUEST_PARSERS: dict[_Family, Callable[[object], Any]] = {
 
 
 class _Condition:
-    """One condition key under one operator, with its values compiled."""
+    """One condition key under one operator, with its values compiled into ``check``, a
+    function of the request specialised for the operator and values."""
 
-    __slots__ = ("family", "if_exists", "key", "negated", "null", "qualifier", "test", "values")
+    __slots__ = (
+        "check",
+        "family",
+        "if_exists",
+        "key",
+        "keys",
+        "negated",
+        "null",
+        "qualifier",
+        "test",
+        "values",
+        "variable_keys",
+    )
 
     def __init__(self, operator: str, key: str, raw: list[Any], variables: bool) -> None:
         qualifier = 0
@@ -383,73 +442,342 @@ class _Condition:
             raise _malformed(f"Invalid condition operator: {operator}")
         self.key = key.lower()  # context key names are not case-sensitive (Condition page)
         self.family = family
+        self.test = test
         self.negated = negated
         self.if_exists = if_exists
         self.qualifier = qualifier
         self.null: tuple[bool, ...] = ()
         self.values: tuple[Any, ...] = ()
         texts = [_as_text(v) for v in raw]
+        variable_keys: set[str] = set()
         if family is _Family.NULL:
             flags = [_boolean(t) for t in texts]
             if any(f is None for f in flags):
                 raise _malformed(f"Invalid Condition value for Null: {key}")
             self.null = tuple(f for f in flags if f is not None)
-            self.test: Callable[[Any, Any, AuthzRequest], bool] = _never
-            return
-        if family in (_Family.STRING, _Family.ARN):
+        elif family in (_Family.STRING, _Family.ARN):
             fold = test == "ieq"
             compiled: list[Any] = []
             for text in texts:
                 parts = _template(text, variables)
+                variable_keys.update(_var_keys(parts))
                 if test == "like":
                     compiled.append(_Pattern(parts, arn=family is _Family.ARN))
                 else:
                     compiled.append(_Equals(parts, fold))
             self.values = tuple(compiled)
-            self.test = _test_pattern if test == "like" else _test_equals
-            return
-        parser = _PARSERS[family]
-        values: list[Any] = []
-        for text in texts:
-            parts = _template(text, variables)
-            if _has_vars(parts):
-                values.append(_Deferred(parts, parser))
-                continue
-            parsed = parser(text)
-            if parsed is None:
-                raise _malformed(f"Invalid Condition value for {base}: {text}")
-            values.append(parsed)
-        self.values = tuple(values)
-        request_parser = _REQUEST_PARSERS[family]
-        if family is _Family.IP:
-            self.test = _ip_test(request_parser)
         else:
-            self.test = _ordered_test(request_parser, _ORDER[test])
+            parser = _PARSERS[family]
+            values: list[Any] = []
+            for text in texts:
+                parts = _template(text, variables)
+                if _has_vars(parts):
+                    variable_keys.update(_var_keys(parts))
+                    values.append(_Deferred(parts, parser))
+                    continue
+                parsed = parser(text)
+                if parsed is None:
+                    raise _malformed(f"Invalid Condition value for {base}: {text}")
+                values.append(parsed)
+            self.values = tuple(values)
+        self.variable_keys = frozenset(variable_keys)
+        self.keys = frozenset({self.key, *variable_keys})
+        self.check: Callable[[AuthzRequest], bool] = self._compile()
 
-    def holds(self, req: AuthzRequest) -> bool:
-        present = req.lookup(self.key)
+    def _compile(self) -> Callable[[AuthzRequest], bool]:
+        """``check``: whether the condition holds for a request."""
+        key = self.key
         if self.family is _Family.NULL:
             # Null "true": the key is absent (or resolves to an empty set).
-            absent = not present
-            return any(flag == absent for flag in self.null)
-        if not present:
-            # A missing key: false, true for negated operators, true with IfExists;
-            # ForAllValues is true and ForAnyValue false with no values (IAM User Guide,
-            # "Condition operators" and "Single-valued vs. multivalued context keys").
-            if self.if_exists or self.qualifier == _ALL:
-                return True
-            if self.qualifier == _ANY:
-                return False
-            return self.negated
-        test, values, negated = self.test, self.values, self.negated
+            if True in self.null and False in self.null:
+                return _always
+            if True in self.null:
+                return lambda req: not req.values.get(key)
+            return lambda req: bool(req.values.get(key))
+        # A missing key: false, true for negated operators, true with IfExists; ForAllValues
+        # is true and ForAnyValue false with no values (IAM User Guide, "Condition
+        # operators" and "Single-valued vs. multivalued context keys").
+        if self.if_exists or self.qualifier == _ALL:
+            missing = True
+        elif self.qualifier == _ANY:
+            missing = False
+        else:
+            missing = self.negated
+        negated = self.negated
         if self.qualifier == _ALL:
-            return all(any(test(v, p, req) for p in values) != negated for v in present)
+            one = self._matcher()
+
+            def check_all(req: AuthzRequest) -> bool:
+                present = req.values.get(key)
+                if not present:
+                    return missing
+                for value in present:  # noqa: SIM110 - no generator on the hot path
+                    if one(value, req) == negated:
+                        return False
+                return True
+
+            return check_all
         if self.qualifier == _ANY:
-            return any(any(test(v, p, req) for p in values) != negated for v in present)
+            one = self._matcher()
+
+            def check_any(req: AuthzRequest) -> bool:
+                present = req.values.get(key)
+                if not present:
+                    return missing
+                for value in present:  # noqa: SIM110
+                    if one(value, req) != negated:
+                        return True
+                return False
+
+            return check_any
+
         # Several values are ORed; for a negated operator "no value matches", i.e. NOR
-        # (IAM User Guide, "Conditions with multiple context keys or values").
-        hit = any(test(v, p, req) for v in present for p in values)
-        return hit != negated
+        # (IAM User Guide, "Conditions with multiple context keys or values"). The common
+        # shapes test each value inline instead of calling ``one``.
+        members = self._members()
+        if members is not None:
+            return _member_check(key, members, self.test == "ieq", missing, negated)
+        deferred = any(isinstance(v, _Deferred) for v in self.values)
+        if self.family is _Family.IP and not deferred:
+            return _ip_check(key, _ip_masks(self.values), missing, negated)
+        if self.family not in (_Family.STRING, _Family.ARN, _Family.IP) and not deferred:
+            return _ordered_check(
+                key,
+                _REQUEST_PARSERS[self.family],
+                _ORDER[self.test],
+                self.values,
+                missing=missing,
+                negated=negated,
+            )
+        one = self._matcher()
+
+        def check(req: AuthzRequest) -> bool:
+            present = req.values.get(key)
+            if not present:
+                return missing
+            for value in present:
+                if one(value, req):
+                    return not negated
+            return negated
+
+        return check
+
+    def _members(self) -> frozenset[str] | None:
+        """The condition's values when matching one is membership of a set of strings
+        (folded to lower case for the IgnoreCase operators), else None."""
+        if self.family not in (_Family.STRING, _Family.ARN):
+            return None
+        if self.test == "like":
+            if all(p.exact is not None for p in self.values):
+                return frozenset(p.exact for p in self.values)
+            return None
+        if all(v.text is not None for v in self.values):
+            return frozenset(v.text for v in self.values)
+        return None
+
+    def _matcher(self) -> Callable[[Any, AuthzRequest], bool]:
+        """(request value, request) -> whether any of the condition's values matches it."""
+        if self.family in (_Family.STRING, _Family.ARN):
+            if self.test == "like":
+                return _like_matcher(self.values)
+            return _equals_matcher(self.values, self.test == "ieq")
+        return _ordered_matcher(self.family, self.test, self.values)
+
+
+def _always(_req: AuthzRequest) -> bool:
+    return True
+
+
+def _member_check(
+    key: str, members: frozenset[str], fold: bool, missing: bool, negated: bool
+) -> Callable[[AuthzRequest], bool]:
+    """A condition without a qualifier whose values are plain strings."""
+    if fold:
+
+        def check_folded(req: AuthzRequest) -> bool:
+            present = req.values.get(key)
+            if not present:
+                return missing
+            for value in present:
+                if (value if value.__class__ is str else _as_text(value)).lower() in members:
+                    return not negated
+            return negated
+
+        return check_folded
+
+    def check(req: AuthzRequest) -> bool:
+        present = req.values.get(key)
+        if not present:
+            return missing
+        for value in present:
+            if (value if value.__class__ is str else _as_text(value)) in members:
+                return not negated
+        return negated
+
+    return check
+
+
+def _ordered_check(
+    key: str,
+    parse_request: Callable[[object], Any],
+    compare: Callable[[Any, Any], bool],
+    expected: tuple[Any, ...],
+    *,
+    missing: bool,
+    negated: bool,
+) -> Callable[[AuthzRequest], bool]:
+    """A Numeric, Date, Bool or Binary condition without a qualifier or variables."""
+
+    def check(req: AuthzRequest) -> bool:
+        present = req.values.get(key)
+        if not present:
+            return missing
+        for value in present:
+            parsed = parse_request(value)
+            if parsed is None:
+                continue
+            for policy_value in expected:
+                if compare(parsed, policy_value):
+                    return not negated
+        return negated
+
+    return check
+
+
+def _ip_check(
+    key: str, masks: tuple[tuple[int, int, int], ...], missing: bool, negated: bool
+) -> Callable[[AuthzRequest], bool]:
+    """IpAddress/NotIpAddress without a qualifier or variables: ``_ip_matcher`` inlined."""
+
+    def check(req: AuthzRequest) -> bool:
+        present = req.values.get(key)
+        if not present:
+            return missing
+        for value in present:
+            bits = _address_bits(value) if value.__class__ is str else None
+            if bits is None:
+                continue
+            version, number = bits
+            for net_version, mask, network in masks:
+                if version == net_version and number & mask == network:
+                    return not negated
+        return negated
+
+    return check
+
+
+def _equals_matcher(values: tuple[_Equals, ...], fold: bool) -> Callable[[Any, AuthzRequest], bool]:
+    static = frozenset(v.text for v in values if v.text is not None)
+    dynamic = tuple(v for v in values if v.text is None)
+    if not dynamic:
+        # _text inlined: these run for most conditions of most requests.
+        if fold:
+            return lambda value, req: (
+                (value if value.__class__ is str else _as_text(value)).lower() in static
+            )
+        return lambda value, req: (value if value.__class__ is str else _as_text(value)) in static
+
+    def one(value: Any, req: AuthzRequest) -> bool:
+        text = _text(value)
+        if fold:
+            text = text.lower()
+        if text in static:
+            return True
+        for equals in dynamic:  # noqa: SIM110
+            if equals.resolve(req) == text:
+                return True
+        return False
+
+    return one
+
+
+def _like_matcher(values: tuple[_Pattern, ...]) -> Callable[[Any, AuthzRequest], bool]:
+    if any(p.star for p in values):
+        return lambda value, req: True
+    exact = frozenset(p.exact for p in values if p.exact is not None)
+    prefixes = tuple(p.prefix for p in values if p.prefix is not None)
+    regexes = [p.regex.pattern for p in values if p.regex is not None]
+    # Every regex comes from _glob with the same flags; one alternation is one call.
+    regex = re.compile("|".join(f"(?:{r})" for r in regexes), re.DOTALL) if regexes else None
+    dynamic = tuple(p for p in values if p.variable)
+    if not prefixes and regex is None and not dynamic:
+        return lambda value, req: (value if value.__class__ is str else _as_text(value)) in exact
+
+    def one(value: Any, req: AuthzRequest) -> bool:
+        text = _text(value)
+        if text in exact or (prefixes and text.startswith(prefixes)):
+            return True
+        if regex is not None and regex.fullmatch(text) is not None:
+            return True
+        for pattern in dynamic:  # noqa: SIM110
+            if pattern.match(text, req):
+                return True
+        return False
+
+    return one
+
+
+def _ordered_matcher(
+    family: _Family, test: str, values: tuple[Any, ...]
+) -> Callable[[Any, AuthzRequest], bool]:
+    static = tuple(v for v in values if not isinstance(v, _Deferred))
+    dynamic = tuple(v for v in values if isinstance(v, _Deferred))
+    if family is _Family.IP and not dynamic:
+        return _ip_matcher(static)
+    parse_request = _REQUEST_PARSERS[family]
+    compare = _in_network if family is _Family.IP else _ORDER[test]
+
+    def one(value: Any, req: AuthzRequest) -> bool:
+        parsed = parse_request(value)
+        if parsed is None:
+            return False
+        for expected in static:
+            if compare(parsed, expected):
+                return True
+        for deferred in dynamic:
+            expected = deferred.resolve(req)
+            if expected is not None and compare(parsed, expected):
+                return True
+        return False
+
+    return one
+
+
+def _in_network(address: Any, network: Any) -> bool:
+    return bool(address.version == network.version and address in network)
+
+
+@lru_cache(maxsize=1024)
+def _address_bits(value: str) -> tuple[int, int] | None:
+    """(IP version, address as an integer) of a request's address string."""
+    address = _parse_address(value)
+    return None if address is None else (address.version, int(address))
+
+
+def _ip_masks(networks: tuple[Any, ...]) -> tuple[tuple[int, int, int], ...]:
+    """(version, netmask, network address) of each network, as integers: ``address in
+    network`` is ``address & netmask == network address`` for the same version."""
+    return tuple((n.version, int(n.netmask), int(n.network_address)) for n in networks)
+
+
+def _ip_matcher(networks: tuple[Any, ...]) -> Callable[[Any, AuthzRequest], bool]:
+    """``_in_network`` over fixed networks, for request values that are strings; anything
+    else is not an address."""
+    masks = _ip_masks(networks)
+
+    def one(value: Any, req: AuthzRequest) -> bool:
+        if not isinstance(value, str):
+            return False
+        bits = _address_bits(value)
+        if bits is None:
+            return False
+        version, number = bits
+        for net_version, mask, network in masks:
+            if version == net_version and number & mask == network:
+                return True
+        return False
+
+    return one
 
 
 class _Equals:
@@ -482,48 +810,6 @@ class _Deferred:
     def resolve(self, req: AuthzRequest) -> Any:
         rendered = _render(self.parts, req)
         return None if rendered is None else self.parser(_plain(rendered))
-
-
-def _never(_value: Any, _policy: Any, _req: AuthzRequest) -> bool:
-    return False
-
-
-def _test_equals(value: Any, policy: _Equals, req: AuthzRequest) -> bool:
-    expected = policy.resolve(req)
-    if expected is None:
-        return False
-    text = _as_text(value)
-    return (text.lower() if policy.fold else text) == expected
-
-
-def _test_pattern(value: Any, policy: _Pattern, req: AuthzRequest) -> bool:
-    return policy.match(_as_text(value), req)
-
-
-def _ordered_test(
-    parse_request: Callable[[object], Any], compare: Callable[[Any, Any], bool]
-) -> Callable[[Any, Any, AuthzRequest], bool]:
-    def test(value: Any, policy: Any, req: AuthzRequest) -> bool:
-        if isinstance(policy, _Deferred):
-            policy = policy.resolve(req)
-            if policy is None:
-                return False
-        parsed = parse_request(value)
-        return parsed is not None and compare(parsed, policy)
-
-    return test
-
-
-def _ip_test(parse_request: Callable[[object], Any]) -> Callable[[Any, Any, AuthzRequest], bool]:
-    def test(value: Any, policy: Any, req: AuthzRequest) -> bool:
-        if isinstance(policy, _Deferred):
-            policy = policy.resolve(req)
-            if policy is None:
-                return False
-        address = parse_request(value)
-        return address is not None and address.version == policy.version and address in policy
-
-    return test
 
 
 # --- principals -------------------------------------------------------------------------------
@@ -618,17 +904,24 @@ class StatementRef:
     effect: str
 
 
+# How a statement's Resource element decides: always matches, must be matched, never matches.
+_RESOURCE_ANY, _RESOURCE_MATCH, _RESOURCE_NEVER = 0, 1, 2
+
+
 class _Statement:
     __slots__ = (
         "actions",
         "allow",
+        "checks",
         "conditions",
         "everyone",
+        "keys",
         "not_action",
         "not_principal",
         "not_resource",
         "principals",
         "ref",
+        "resource_check",
         "resources",
     )
 
@@ -652,6 +945,19 @@ class _Statement:
         self.resources, self.not_resource = self._resources(raw, kind, variables)
         self.everyone, self.principals, self.not_principal = self._principal(raw, kind)
         self.conditions = self._conditions(raw.get("Condition"), variables)
+        self.checks = tuple(c.check for c in self.conditions)
+        if self.resources is None:
+            self.resource_check = _RESOURCE_ANY
+        elif any(p.star for p in self.resources):
+            self.resource_check = _RESOURCE_NEVER if self.not_resource else _RESOURCE_ANY
+        else:
+            self.resource_check = _RESOURCE_MATCH
+        keys: set[str] = set()
+        for condition in self.conditions:
+            keys.update(condition.keys)
+        for pattern in self.resources or ():
+            keys.update(_var_keys(pattern.parts))
+        self.keys = frozenset(keys)
 
     @staticmethod
     def _actions(raw: Mapping[str, Any]) -> tuple[_Actions, bool]:
@@ -721,23 +1027,18 @@ class _Statement:
             return 2
         return 1 if self.everyone or (self.principals & req.principal_ids) else 0
 
-    def applies(self, req: AuthzRequest) -> bool:
-        """Action, resource and conditions match (the principal is checked separately)."""
-        if self.actions.match(req.action_lower) == self.not_action:
-            return False
-        if self.resources is not None:
-            hit = False
-            for pattern in self.resources:
-                if pattern.match(req.resource, req):
-                    hit = True
-                    break
-            if hit == self.not_resource:
-                return False
-        # A plain loop, not all(...): no generator object per statement on the hot path.
-        for condition in self.conditions:  # noqa: SIM110
-            if not condition.holds(req):
-                return False
-        return True
+    def action_matches(self, action_lower: str) -> bool:
+        """The Action or NotAction element admits the (lower-cased) action, and the
+        Resource element is not a NotResource "*" that excludes everything."""
+        return (
+            self.actions.match(action_lower) != self.not_action
+            and self.resource_check != _RESOURCE_NEVER
+        )
+
+
+# Distinct actions remembered per policy; actions come from the server's operation table,
+# the bound only guards against a caller that makes them up.
+_ACTION_CACHE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -749,6 +1050,19 @@ class CompiledPolicy:
     version: str
     id: str | None
     statements: tuple[_Statement, ...] = field(repr=False)
+    # Lower-cased action -> the statements whose Action/NotAction admit it, filled on use.
+    _by_action: dict[str, tuple[_Statement, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def statements_for(self, action_lower: str) -> tuple[_Statement, ...]:
+        """The statements that can apply to the lower-cased action, in order."""
+        found = self._by_action.get(action_lower)
+        if found is None:
+            found = tuple(s for s in self.statements if s.action_matches(action_lower))
+            if len(self._by_action) < _ACTION_CACHE:
+                self._by_action[action_lower] = found
+        return found
 
 
 class _Duplicates:
@@ -812,8 +1126,62 @@ def parse(text: str, kind: PolicyKind, *, name: str | None = None) -> CompiledPo
 
 # --- requests and decisions -------------------------------------------------------------------
 
+_SCALAR_CLASSES: frozenset[type] = frozenset({str, bool, int, float, bytes, datetime})
+_MULTI_CLASSES = (list, tuple, set, frozenset)
+_NO_KEYS: frozenset[str] = frozenset()
+# Bounded memos for per-request work that depends only on strings the server repeats: the
+# lower-case form of context keys and actions, and a caller's principal identifiers.
+_MEMO_SIZE = 4096
+_LOWER: dict[str, str] = {}
+_PRINCIPAL_FACTS: dict[tuple[str | None, ...], tuple[frozenset[str], str]] = {}
 
-@dataclass(frozen=True)
+
+def _lower(text: str) -> str:
+    lower = _LOWER.get(text)
+    if lower is None:
+        lower = text.lower()
+        if len(_LOWER) >= _MEMO_SIZE:
+            _LOWER.clear()
+        _LOWER[text] = lower
+    return lower
+
+
+def _principal_facts(
+    principal_arn: str,
+    account: str,
+    role_arn: str | None,
+    service: str | None,
+    federated: str | None,
+) -> tuple[frozenset[str], str]:
+    """(identifiers a Principal element can name, the caller's own user or session id)."""
+    key = (principal_arn, account, role_arn, service, federated)
+    found = _PRINCIPAL_FACTS.get(key)
+    if found is not None:
+        return found
+    ids = {"arn:" + principal_arn, "acct:" + account}
+    if role_arn:
+        ids.add("arn:" + role_arn)
+    if service:
+        ids.add("service:" + service)
+    if federated:
+        ids.add("federated:" + federated)
+    # A resource policy naming the caller's own user or session ARN is not limited by a
+    # boundary or session policy; naming its role is (IAM User Guide, "Policy evaluation
+    # logic" and "Policy types", session policies).
+    direct = (
+        "arn:" + principal_arn
+        if (":user/" in principal_arn or ":assumed-role/" in principal_arn)
+        or ":federated-user/" in principal_arn
+        else ""
+    )
+    found = (frozenset(ids), direct)
+    if len(_PRINCIPAL_FACTS) >= _MEMO_SIZE:
+        _PRINCIPAL_FACTS.clear()
+    _PRINCIPAL_FACTS[key] = found
+    return found
+
+
+@dataclass(frozen=True, init=False)
 class AuthzRequest:
     """One call to authorize.
 
@@ -841,41 +1209,59 @@ class AuthzRequest:
     principal_ids: frozenset[str] = field(init=False, repr=False, compare=False)
     direct_id: str = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    # Written out rather than generated with a __post_init__: a frozen dataclass's __init__
+    # sets each field through object.__setattr__, and this runs for every authorized request.
+    # Positional parameters in field order, as the generated __init__ had them.
+    def __init__(  # noqa: PLR0917
+        self,
+        principal_arn: str,
+        principal_account: str,
+        action: str,
+        resource: str,
+        resource_account: str,
+        context: Mapping[str, ContextValue] | None = None,
+        role_arn: str | None = None,
+        service_principal: str | None = None,
+        federated_principal: str | None = None,
+    ) -> None:
+        if context is None:
+            context = {}
         values: dict[str, tuple[_Scalar, ...]] = {
-            "aws:principalarn": (self.role_arn or self.principal_arn,),
-            "aws:principalaccount": (self.principal_account,),
-            "aws:resourceaccount": (self.resource_account,),
+            "aws:principalarn": (role_arn or principal_arn,),
+            "aws:principalaccount": (principal_account,),
+            "aws:resourceaccount": (resource_account,),
         }
-        lists: set[str] = set()
-        for key, value in self.context.items():
-            lower = key.lower()
-            if isinstance(value, list | tuple | set | frozenset):
-                values[lower] = tuple(value)
-                lists.add(lower)
-            else:
+        lists: set[str] | None = None
+        lower_of = _LOWER.get
+        for key, value in context.items():
+            lower = lower_of(key)
+            if lower is None:
+                lower = _lower(key)
+            if value.__class__ in _SCALAR_CLASSES or not isinstance(value, _MULTI_CLASSES):
                 values[lower] = (value,)  # type: ignore[assignment]
-        ids = {"arn:" + self.principal_arn, "acct:" + self.principal_account}
-        if self.role_arn:
-            ids.add("arn:" + self.role_arn)
-        if self.service_principal:
-            ids.add("service:" + self.service_principal)
-        if self.federated_principal:
-            ids.add("federated:" + self.federated_principal)
-        # A resource policy naming the caller's own user or session ARN is not limited by a
-        # boundary or session policy; naming its role is (IAM User Guide, "Policy evaluation
-        # logic" and "Policy types", session policies).
-        direct = (
-            "arn:" + self.principal_arn
-            if (":user/" in self.principal_arn or ":assumed-role/" in self.principal_arn)
-            or ":federated-user/" in self.principal_arn
-            else ""
+            else:
+                values[lower] = tuple(value)
+                if lists is None:
+                    lists = set()
+                lists.add(lower)
+        ids, direct = _principal_facts(
+            principal_arn, principal_account, role_arn, service_principal, federated_principal
         )
-        object.__setattr__(self, "action_lower", self.action.lower())
-        object.__setattr__(self, "values", values)
-        object.__setattr__(self, "list_keys", frozenset(lists))
-        object.__setattr__(self, "principal_ids", frozenset(ids))
-        object.__setattr__(self, "direct_id", direct)
+        fields = self.__dict__  # frozen, not slotted: fill the fields directly
+        fields["principal_arn"] = principal_arn
+        fields["principal_account"] = principal_account
+        fields["action"] = action
+        fields["resource"] = resource
+        fields["resource_account"] = resource_account
+        fields["context"] = context
+        fields["role_arn"] = role_arn
+        fields["service_principal"] = service_principal
+        fields["federated_principal"] = federated_principal
+        fields["action_lower"] = _lower(action)
+        fields["values"] = values
+        fields["list_keys"] = _NO_KEYS if lists is None else frozenset(lists)
+        fields["principal_ids"] = ids
+        fields["direct_id"] = direct
 
     def lookup(self, key: str) -> tuple[_Scalar, ...] | None:
         """The values of a lower-cased condition key, or None when absent."""
@@ -896,7 +1282,7 @@ class DecisionReason(enum.Enum):
     NO_SESSION_ALLOW = "no session policy allows"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Decision:
     """The outcome, its reason and the statements that decided it (empty for implicit deny)."""
 
@@ -904,24 +1290,66 @@ class Decision:
     reason: DecisionReason
     statements: tuple[StatementRef, ...] = ()
 
+    # Written out for speed, as AuthzRequest's: one per authorized request.
+    def __init__(
+        self, allowed: bool, reason: DecisionReason, statements: tuple[StatementRef, ...] = ()
+    ) -> None:
+        fields = self.__dict__
+        fields["allowed"] = allowed
+        fields["reason"] = reason
+        fields["statements"] = statements
+
+
+_Refs = list[StatementRef] | tuple[()]
+
 
 def _scan(
     policies: Iterable[CompiledPolicy], req: AuthzRequest, boundary: bool
-) -> tuple[list[StatementRef], list[StatementRef], bool]:
-    """(matching Deny statements, matching Allow statements, an Allow names the caller)."""
-    denies: list[StatementRef] = []
-    allows: list[StatementRef] = []
+) -> tuple[_Refs, _Refs, bool]:
+    """(matching Deny statements, matching Allow statements, an Allow names the caller).
+
+    Only statements whose action matches are looked at (``statements_for``), then the
+    principal, the resource and the conditions. Lists are made only when something
+    matches; plain loops, no generators: this runs for every authorized request."""
+    denies: _Refs = ()
+    allows: _Refs = ()
     direct = False
+    action = req.action_lower
+    resource = req.resource
     for policy in policies:
-        for stmt in policy.statements:
-            match = stmt.principal_match(req, boundary)
-            if match and stmt.applies(req):
+        for stmt in policy.statements_for(action):
+            if stmt.principals is None:
+                match = 1
+            else:
+                match = stmt.principal_match(req, boundary)
+                if not match:
+                    continue
+            if stmt.resource_check:  # _RESOURCE_MATCH (_RESOURCE_NEVER is filtered out)
+                hit = False
+                for pattern in stmt.resources:  # type: ignore[union-attr]
+                    if pattern.match(resource, req):
+                        hit = True
+                        break
+                if hit == stmt.not_resource:
+                    continue
+            for check in stmt.checks:
+                if not check(req):
+                    break
+            else:
                 if stmt.allow:
-                    allows.append(stmt.ref)
+                    if allows:
+                        allows.append(stmt.ref)
+                    else:
+                        allows = [stmt.ref]
                     direct = direct or match == 2
-                else:
+                elif denies:
                     denies.append(stmt.ref)
+                else:
+                    denies = [stmt.ref]
     return denies, allows, direct
+
+
+_NOTHING: tuple[_Refs, _Refs, bool] = ((), (), False)
 
 
 def evaluate(
@@ -943,20 +1371,20 @@ def evaluate(
     identity side (with boundary and session) and the resource policy must both allow.
     """
     has_boundary = boundary is not None
-    id_deny, id_allow, _ = _scan(identity, request, has_boundary)
+    id_deny, id_allow, _ = _scan(identity, request, has_boundary) if identity else _NOTHING
     rs_deny, rs_allow, rs_direct = (
-        _scan((resource,), request, has_boundary) if resource is not None else ([], [], False)
+        _scan((resource,), request, has_boundary) if resource is not None else _NOTHING
     )
-    bd_deny, bd_allow, _ = _scan((boundary,), request, True) if boundary else ([], [], False)
-    ss_deny, ss_allow, _ = _scan(session, request, has_boundary)
-    for denies, reason in (
-        (id_deny, DecisionReason.EXPLICIT_DENY_IDENTITY),
-        (rs_deny, DecisionReason.EXPLICIT_DENY_RESOURCE),
-        (bd_deny, DecisionReason.EXPLICIT_DENY_BOUNDARY),
-        (ss_deny, DecisionReason.EXPLICIT_DENY_SESSION),
-    ):
-        if denies:
-            return Decision(False, reason, tuple(denies))
+    bd_deny, bd_allow, _ = _scan((boundary,), request, True) if boundary else _NOTHING
+    ss_deny, ss_allow, _ = _scan(session, request, has_boundary) if session else _NOTHING
+    if id_deny:
+        return Decision(False, DecisionReason.EXPLICIT_DENY_IDENTITY, tuple(id_deny))
+    if rs_deny:
+        return Decision(False, DecisionReason.EXPLICIT_DENY_RESOURCE, tuple(rs_deny))
+    if bd_deny:
+        return Decision(False, DecisionReason.EXPLICIT_DENY_BOUNDARY, tuple(bd_deny))
+    if ss_deny:
+        return Decision(False, DecisionReason.EXPLICIT_DENY_SESSION, tuple(ss_deny))
     limits_ok = (boundary is None or bool(bd_allow)) and (not session or bool(ss_allow))
     identity_ok = bool(id_allow) and limits_ok
     if not id_allow:
@@ -970,9 +1398,9 @@ def evaluate(
             return Decision(False, identity_reason)
         if not rs_allow:
             return Decision(False, DecisionReason.NO_RESOURCE_ALLOW)
-        return Decision(True, DecisionReason.ALLOWED, tuple(id_allow + rs_allow))
+        return Decision(True, DecisionReason.ALLOWED, (*id_allow, *rs_allow))
     if identity_ok:
-        return Decision(True, DecisionReason.ALLOWED, tuple(id_allow + rs_allow))
+        return Decision(True, DecisionReason.ALLOWED, (*id_allow, *rs_allow))
     if rs_allow and (rs_direct or limits_ok):
         return Decision(True, DecisionReason.ALLOWED, tuple(rs_allow))
     if rs_allow and not id_allow:
@@ -981,6 +1409,175 @@ def evaluate(
             return Decision(False, DecisionReason.NO_BOUNDARY_ALLOW)
         return Decision(False, DecisionReason.NO_SESSION_ALLOW)
     return Decision(False, identity_reason)
+
+
+def _chosen(policies: Iterable[CompiledPolicy], action: str | None) -> list[_Statement] | None:
+    """The statements of ``policies`` that can apply to ``action`` (all without one), or
+    None when a policy was not built by ``parse``."""
+    wanted = None if action is None else action.lower()
+    chosen: list[_Statement] = []
+    for policy in policies:
+        statements = getattr(policy, "statements", None)
+        if not isinstance(policy, CompiledPolicy) or not isinstance(statements, tuple):
+            return None
+        found = statements if wanted is None else policy.statements_for(wanted)
+        for stmt in found:
+            if not isinstance(stmt, _Statement):
+                return None
+            chosen.append(stmt)
+    return chosen
+
+
+def referenced_keys(
+    policies: Iterable[CompiledPolicy], action: str | None = None
+) -> frozenset[str] | None:
+    """The lower-cased context keys that ``policies`` read: every condition key, and the key
+    of every policy variable (``${aws:username}``, ``${aws:PrincipalTag/team}``) in a
+    Resource pattern or a condition value. With ``action``, only the statements whose
+    Action or NotAction admits it count (the rest cannot apply to that action).
+
+    Contract, for a decision cache: with the same policies, two requests that agree on
+    ``action``, ``resource``, ``resource_account``, ``principal_arn``,
+    ``principal_account``, ``role_arn``, ``service_principal`` and ``federated_principal``
+    and on ``context_fingerprint`` over these keys get the same ``Decision``. The keys
+    ``aws:PrincipalArn``, ``aws:PrincipalAccount`` and ``aws:ResourceAccount`` are listed
+    when read even though they default to request fields. ``fingerprinter`` gives a
+    fingerprint that changes less often (times compared with dates in the policies).
+
+    None means the dependence cannot be listed: a policy that ``parse`` did not build. A
+    caller must then not cache.
+    """
+    chosen = _chosen(policies, action)
+    if chosen is None:
+        return None
+    keys: set[str] = set()
+    for stmt in chosen:
+        keys.update(stmt.keys)
+    return frozenset(keys)
+
+
+# A multivalued key's values in a fingerprint: (_LISTED, values); never equal to a scalar's.
+_LISTED = object()
+_NAN = object()
+
+
+def _fingerprint_value(value: Any) -> object:
+    cls = value.__class__
+    if cls is str:
+        return value  # the common case; every other type is a tuple, so no clash
+    if cls is int or cls is bool or cls is bytes:
+        return (cls, value)
+    if cls is datetime:
+        # Equal instants in different offsets print differently (StringEquals sees that).
+        return (cls, value, value.utcoffset())
+    # Anything else (floats: 0.0 == -0.0) by its text, which is what evaluation reads.
+    return (cls, _as_text(value))
+
+
+def _position(parsed: Any, thresholds: tuple[Any, ...]) -> object:
+    """Where ``parsed`` falls among the sorted thresholds: the pair (how many are below
+    it, how many are not above it) fixes its <, = and > against each of them."""
+    if parsed is None:
+        return None
+    if isinstance(parsed, float) and isnan(parsed):  # compares false with everything
+        return _NAN
+    return (bisect_left(thresholds, parsed), bisect_right(thresholds, parsed))
+
+
+# Keys that count by their values, then (key, Date thresholds, Numeric thresholds) of keys
+# that count by where their values fall among the thresholds.
+_Plan = tuple[
+    tuple[str, ...], tuple[tuple[str, tuple[float, ...] | None, tuple[Decimal, ...] | None], ...]
+]
+
+
+def _fingerprint(request: AuthzRequest, plan: _Plan) -> tuple[object, ...]:
+    plain, timed = plan
+    out: list[object] = []
+    append = out.append
+    get = request.values.get
+    lists = request.list_keys
+    for key in plain:
+        present = get(key)
+        if present is None:
+            append(None)
+        elif key in lists:
+            append((_LISTED, tuple([_fingerprint_value(v) for v in present])))
+        else:
+            value = present[0]
+            append(value if value.__class__ is str else _fingerprint_value(value))
+    for key, dates, numbers in timed:
+        present = get(key)
+        if present is None:
+            append(None)
+        elif key in lists:
+            append((_LISTED, tuple([_marks(v, dates, numbers) for v in present])))
+        else:
+            append(_marks(present[0], dates, numbers))
+    return tuple(out)
+
+
+def _marks(
+    value: Any, dates: tuple[float, ...] | None, numbers: tuple[Decimal, ...] | None
+) -> tuple[object, object]:
+    return (
+        None if dates is None else _position(_request_date(value), dates),
+        None if numbers is None else _position(_number(value), numbers),
+    )
+
+
+def context_fingerprint(request: AuthzRequest, keys: Iterable[str]) -> tuple[object, ...]:
+    """A hashable summary of ``request``'s context for the lower-cased ``keys``, taken in
+    the order given (pass them in a fixed order, e.g. ``sorted(referenced_keys(...))``):
+    per key, None when absent, else its values with their types and whether it was given as
+    a list. Equal fingerprints mean evaluation cannot tell the requests' values apart."""
+    return _fingerprint(request, (tuple(keys), ()))
+
+
+def fingerprinter(
+    policies: Iterable[CompiledPolicy], action: str | None = None
+) -> Callable[[AuthzRequest], tuple[object, ...]] | None:
+    """A function giving each request a hashable fingerprint, with the contract of
+    ``referenced_keys`` and ``context_fingerprint`` (same action, resource, accounts and
+    principal fields, and equal fingerprints: same ``Decision`` from these ``policies``),
+    but coarser: a key that the policies only compare with fixed values under Date and
+    Numeric operators (``aws:CurrentTime``, ``aws:EpochTime`` against a date), or test with
+    Null, counts by where its value falls among those values, not by the value itself. So
+    a fingerprint stays the same from one second to the next until a date in the policies
+    is passed. None as for ``referenced_keys``: do not cache.
+    """
+    chosen = _chosen(policies, action)
+    if chosen is None:
+        return None
+    keys: set[str] = set()
+    exact: set[str] = set()  # keys read other than by Date/Numeric against fixed values
+    dates: dict[str, set[float]] = {}
+    numbers: dict[str, set[Decimal]] = {}
+    for stmt in chosen:
+        keys.update(stmt.keys)
+        for pattern in stmt.resources or ():
+            exact.update(_var_keys(pattern.parts))
+        for condition in stmt.conditions:
+            exact.update(condition.variable_keys)
+            fixed = not any(isinstance(v, _Deferred) for v in condition.values)
+            if condition.family is _Family.DATE and fixed:
+                dates.setdefault(condition.key, set()).update(condition.values)
+            elif condition.family is _Family.NUMERIC and fixed:
+                numbers.setdefault(condition.key, set()).update(condition.values)
+            elif condition.family is not _Family.NULL:
+                exact.add(condition.key)
+    timed = tuple(
+        (
+            key,
+            tuple(sorted(dates[key])) if key in dates else None,
+            tuple(sorted(numbers[key])) if key in numbers else None,
+        )
+        for key in sorted(keys)
+        if key not in exact and (key in dates or key in numbers)
+    )
+    counted = {key for key, _, _ in timed}
+    plan: _Plan = (tuple(sorted(keys - counted)), timed)
+    return lambda request: _fingerprint(request, plan)
 
 
 def denied_message(request: AuthzRequest, decision: Decision) -> str:
