@@ -1014,18 +1014,28 @@ class _Statement:
         return tuple(out)
 
     def principal_match(self, req: AuthzRequest, boundary: bool) -> int:
-        """0: no match; 1: matches; 2: matches the caller's own user or session ARN."""
+        """0: no match; 1: matches (for a Principal element: only through the caller's
+        account, which delegates to the account's own policies); 2: names the caller
+        (everyone, its role, a service); 3: names the caller's own user or session ARN."""
         if self.principals is None:
             return 1
         if self.not_principal:
             # NotPrincipal with Deny always applies to a principal that has a permissions
             # boundary (IAM User Guide, "Permissions boundaries for IAM entities").
             if boundary and not self.allow:
-                return 1
-            return 0 if self.everyone or (self.principals & req.principal_ids) else 1
+                return 2
+            return 0 if self.everyone or (self.principals & req.principal_ids) else 2
         if req.direct_id in self.principals:
+            return 3
+        if self.everyone:
             return 2
-        return 1 if self.everyone or (self.principals & req.principal_ids) else 0
+        overlap = self.principals & req.principal_ids
+        if not overlap:
+            return 0
+        # "arn:aws:iam::<acct>:root" or "<acct>" delegates to the account: the caller's
+        # own identity policies must allow too (IAM User Guide, "Principal": AWS account
+        # principals).
+        return 1 if len(overlap) == 1 and next(iter(overlap)).startswith("acct:") else 2
 
     def action_matches(self, action_lower: str) -> bool:
         """The Action or NotAction element admits the (lower-cased) action, and the
@@ -1303,17 +1313,22 @@ class Decision:
 _Refs = list[StatementRef] | tuple[()]
 
 
+_NAMED = 2  # principal_match: the statement names the caller (not just its account)
+_DIRECT = 3  # principal_match: it names the caller's own user or session ARN
+
+
 def _scan(
     policies: Iterable[CompiledPolicy], req: AuthzRequest, boundary: bool
-) -> tuple[_Refs, _Refs, bool]:
-    """(matching Deny statements, matching Allow statements, an Allow names the caller).
+) -> tuple[_Refs, _Refs, int]:
+    """(matching Deny statements, matching Allow statements, how closely the matching
+    Allow statements name the caller: the highest ``principal_match`` level, 0 if none).
 
     Only statements whose action matches are looked at (``statements_for``), then the
     principal, the resource and the conditions. Lists are made only when something
     matches; plain loops, no generators: this runs for every authorized request."""
     denies: _Refs = ()
     allows: _Refs = ()
-    direct = False
+    level = 0
     action = req.action_lower
     resource = req.resource
     for policy in policies:
@@ -1341,15 +1356,15 @@ def _scan(
                         allows.append(stmt.ref)
                     else:
                         allows = [stmt.ref]
-                    direct = direct or match == 2
+                    level = max(level, match)
                 elif denies:
                     denies.append(stmt.ref)
                 else:
                     denies = [stmt.ref]
-    return denies, allows, direct
+    return denies, allows, level
 
 
-_NOTHING: tuple[_Refs, _Refs, bool] = ((), (), False)
+_NOTHING: tuple[_Refs, _Refs, int] = ((), (), 0)
 
 
 def evaluate(
@@ -1372,7 +1387,7 @@ def evaluate(
     """
     has_boundary = boundary is not None
     id_deny, id_allow, _ = _scan(identity, request, has_boundary) if identity else _NOTHING
-    rs_deny, rs_allow, rs_direct = (
+    rs_deny, rs_allow, rs_level = (
         _scan((resource,), request, has_boundary) if resource is not None else _NOTHING
     )
     bd_deny, bd_allow, _ = _scan((boundary,), request, True) if boundary else _NOTHING
@@ -1399,11 +1414,15 @@ def evaluate(
         if not rs_allow:
             return Decision(False, DecisionReason.NO_RESOURCE_ALLOW)
         return Decision(True, DecisionReason.ALLOWED, (*id_allow, *rs_allow))
+    if not rs_allow and resource is not None and resource.kind == "trust":
+        # A role's trust policy must allow, whatever the caller's own policies say.
+        return Decision(False, DecisionReason.NO_RESOURCE_ALLOW)
     if identity_ok:
         return Decision(True, DecisionReason.ALLOWED, (*id_allow, *rs_allow))
-    if rs_allow and (rs_direct or limits_ok):
+    named = rs_level >= _NAMED  # an account-wide grant only delegates to identity policies
+    if named and (rs_level == _DIRECT or limits_ok):
         return Decision(True, DecisionReason.ALLOWED, tuple(rs_allow))
-    if rs_allow and not id_allow:
+    if named and not id_allow:
         # The resource policy allowed but a boundary or session policy limits it.
         if boundary is not None and not bd_allow:
             return Decision(False, DecisionReason.NO_BOUNDARY_ALLOW)

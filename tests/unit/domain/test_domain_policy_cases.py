@@ -43,6 +43,7 @@ class Case:
     resource: dict[str, Any] | None = None
     boundary: dict[str, Any] | None = None
     session: tuple[dict[str, Any], ...] = field(default=())
+    resource_kind: str = "resource"  # "trust" for a role's trust policy
 
 
 def req(
@@ -602,8 +603,9 @@ for principal, request, ok in (
     ({"AWS": ALICE}, req(), True),
     ({"AWS": [BOB, ALICE]}, req(), True),
     ({"AWS": BOB}, req(), False),
-    ({"AWS": ACCT}, req(), True),
-    ({"AWS": f"arn:aws:iam::{ACCT}:root"}, req(), True),
+    # Naming the account delegates to the account's own policies: alone it grants nothing.
+    ({"AWS": ACCT}, req(), False),
+    ({"AWS": f"arn:aws:iam::{ACCT}:root"}, req(), False),
     ({"AWS": f"arn:aws:iam::{OTHER}:root"}, req(), False),
     ("*", req(), True),
     ({"AWS": "*"}, req(), True),
@@ -790,20 +792,55 @@ add(
     boundary=BD_NONE,
 )
 add(
-    "boundary-limits-resource-grant-to-account",
+    "account-grant-needs-identity-policy-even-within-boundary",
+    req(),
+    False,
+    R.NO_IDENTITY_ALLOW,
+    resource=res_allow({"AWS": ACCT}),
+    boundary=BD_ALL,
+)
+add(
+    "account-grant-with-identity-policy",
+    req(),
+    True,
+    R.ALLOWED,
+    identity=[doc(stmt())],
+    resource=res_allow({"AWS": ACCT}),
+)
+add(
+    "boundary-limits-identity-despite-account-grant",
     req(),
     False,
     R.NO_BOUNDARY_ALLOW,
+    identity=[doc(stmt())],
     resource=res_allow({"AWS": ACCT}),
     boundary=BD_NONE,
 )
 add(
-    "boundary-allows-resource-grant-to-account",
-    req(),
+    "trust-policy-must-allow-even-with-identity-allow",
+    req(action="sts:AssumeRole", resource=ROLE),
+    False,
+    R.NO_RESOURCE_ALLOW,
+    identity=[doc(stmt(Action="sts:AssumeRole", Resource="*"))],
+    resource=doc(stmt(Principal={"AWS": BOB}, Action="sts:AssumeRole", Resource=None)),
+    resource_kind="trust",
+)
+add(
+    "trust-policy-naming-the-account-delegates",
+    req(action="sts:AssumeRole", resource=ROLE),
     True,
     R.ALLOWED,
-    resource=res_allow({"AWS": ACCT}),
-    boundary=BD_ALL,
+    identity=[doc(stmt(Action="sts:AssumeRole", Resource="*"))],
+    resource=doc(stmt(Principal={"AWS": ACCT}, Action="sts:AssumeRole", Resource=None)),
+    resource_kind="trust",
+)
+add(
+    "trust-policy-naming-the-account-alone-is-not-enough",
+    req(action="sts:AssumeRole", resource=ROLE),
+    False,
+    R.NO_IDENTITY_ALLOW,
+    resource=doc(stmt(Principal={"AWS": ACCT}, Action="sts:AssumeRole", Resource=None)),
+    resource_kind="trust",
 )
 SR = req(principal=SESSION, role=ROLE)
 add(
@@ -1056,6 +1093,7 @@ add(
     req(ctx={"aws:SourceVpce": "vpce-1a2b3c"}),
     True,
     R.ALLOWED,
+    identity=[doc(stmt())],
     resource=VPCE,
 )
 add(
@@ -1177,7 +1215,7 @@ add(
 TLS = doc(
     stmt(Principal={"AWS": ACCT}), stmt("Deny", Principal="*", Condition={"Bool": {B: "false"}})
 )
-add("doc-tls-on", req(ctx={B: True}), True, R.ALLOWED, resource=TLS)
+add("doc-tls-on", req(ctx={B: True}), True, R.ALLOWED, identity=[doc(stmt())], resource=TLS)
 add("doc-tls-off", req(ctx={B: False}), False, R.EXPLICIT_DENY_RESOURCE, resource=TLS)
 # 13. Names under a prefix only.
 NAMES = doc(stmt(Action=CREATE, Condition={"StringLike": {"secretsmanager:Name": "app/*"}}))
@@ -1223,7 +1261,11 @@ def _compile(case: Case) -> Decision:
     return evaluate(
         case.request,
         identity=[parse(json.dumps(p), "identity") for p in case.identity],
-        resource=parse(json.dumps(case.resource), "resource") if case.resource else None,
+        resource=(
+            parse(json.dumps(case.resource), case.resource_kind)  # type: ignore[arg-type]
+            if case.resource
+            else None
+        ),
         boundary=parse(json.dumps(case.boundary), "boundary") if case.boundary else None,
         session=[parse(json.dumps(p), "session") for p in case.session],
     )
