@@ -24,7 +24,7 @@ __all__ = ["Authorizer"]
 _RESOURCE_CACHE = 4096
 _SUBJECT_CACHE = 4096
 _DECISION_CACHE = 4096
-_UNKNOWN: tuple[str, ...] = ("<unknown>",)
+_UNKNOWN = object()
 # What a policy that no longer exists grants when it limits (boundary, session): nothing.
 _NOTHING = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
 
@@ -71,7 +71,9 @@ class _Subject:
     # Decisions already made for this caller while its policies are unchanged, keyed by
     # action, resource, resource policy and the values of just the keys the policies read.
     decisions: dict[object, policy.Decision] = field(default_factory=dict, compare=False)
-    keys: dict[object, tuple[str, ...] | None] = field(default_factory=dict, compare=False)
+    # (action, id of the resource policy) -> (fingerprint function or None, that policy,
+    # held so that its id is not reused while the entry lives)
+    keys: dict[object, object] = field(default_factory=dict, compare=False)
 
 
 def _compile(
@@ -301,28 +303,26 @@ class Authorizer:
     ) -> policy.Decision:
         """``policy.evaluate``, remembered: two requests that agree on the action, the
         resource, its policy and the values of every context key the policies read get
-        the same decision (policy.referenced_keys), so repeats skip evaluation."""
-        scope = (request.action_lower, resource)
-        keys = subject.keys.get(scope, _UNKNOWN)
-        if keys is _UNKNOWN:
+        the same decision (policy.fingerprinter: dates compared only by which side of the
+        policies' own dates they fall), so repeats skip evaluation."""
+        scope = (request.action_lower, id(resource))
+        found = subject.keys.get(scope, _UNKNOWN)
+        if found is _UNKNOWN:
             policies: list[policy.CompiledPolicy] = [*subject.identity, *subject.session]
             if subject.boundary is not None:
                 policies.append(subject.boundary)
             if resource is not None:
                 policies.append(resource)
-            found = policy.referenced_keys(policies, request.action)
-            keys = tuple(sorted(found)) if found is not None else None
+            found = (policy.fingerprinter(policies, request.action), resource)
             if len(subject.keys) >= _DECISION_CACHE:
+                # Decisions are keyed by the policy's id: forget them with the policy.
                 subject.keys.clear()
-            subject.keys[scope] = keys
+                subject.decisions.clear()
+            subject.keys[scope] = found
+        fingerprint = found[0]  # type: ignore[index]
         cache_key: object = None
-        if keys is not None:
-            cache_key = (
-                scope,
-                request.resource,
-                request.resource_account,
-                policy.context_fingerprint(request, keys),
-            )
+        if fingerprint is not None:
+            cache_key = (scope, request.resource, request.resource_account, fingerprint(request))
             hit = subject.decisions.get(cache_key)
             if hit is not None:
                 return hit
