@@ -36,6 +36,10 @@ def setup(tmp_path: Path) -> Iterator[tuple[SqliteStorage, Authorizer, FixedCloc
     storage.close()
 
 
+def setup_path(storage: SqliteStorage) -> Path:
+    return Path(storage._path)
+
+
 def _put(storage: SqliteStorage, *statements: dict[str, Any]) -> None:
     with storage.write() as tx:
         tx.put_inline_policy(ACCOUNT, "user", "app", "p", _doc(*statements))
@@ -112,3 +116,21 @@ def test_a_policy_change_replaces_remembered_decisions(setup: Any) -> None:
     assert _allowed(authz)
     assert not _allowed(authz, resource_policy=policy)
     assert _allowed(authz)
+
+
+def test_request_scope_pins_the_change_token_for_one_request(setup: Any) -> None:
+    """Inside a request scope the token is the one taken on entry, also while another
+    connection commits; a new scope (the next request) sees the change."""
+    storage, _, clock = setup
+    other = SqliteStorage(setup_path(storage))
+    try:
+        with storage.request_scope():
+            pinned = storage.change_token()
+            with other.write() as tx:
+                tx.insert_account("444455556666", clock.now())
+            assert storage.change_token() == pinned
+        assert storage.change_token() != pinned
+        with storage.request_scope():
+            assert storage.change_token() != pinned
+    finally:
+        other.close()

@@ -134,6 +134,7 @@ class StrongroomApp:
             region=settings.server.region,
             max_body_bytes=settings.server.max_body_bytes,
             writer=self._writer,
+            request_scope=components.storage.request_scope,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = False

@@ -9,8 +9,9 @@ import logging
 import os
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from strongroom import errors
@@ -59,7 +60,9 @@ class Dispatcher:
         max_body_bytes: int,
         writer: Executor,
         query: query_front.QueryFront | None = None,
+        request_scope: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
+        self._request_scope = request_scope
         self._model = model
         self._verifier = verifier
         self._identity = identity
@@ -126,31 +129,32 @@ class Dispatcher:
                 raise _Fail(exc) from None
             raw_path = scope.get("raw_path") or path.encode()
             query = scope.get("query_string", b"").decode("latin-1")
-            try:
-                caller = self._verifier.verify(
-                    SignedRequest(method, raw_path.decode("latin-1"), query, headers, body),
-                    _SERVICE,
+            with self._request_scope():  # one store change token for this request
+                try:
+                    caller = self._verifier.verify(
+                        SignedRequest(method, raw_path.decode("latin-1"), query, headers, body),
+                        _SERVICE,
+                    )
+                except errors.ServiceError as exc:
+                    raise _Fail(exc) from None
+                akid = caller.access_key_id
+                try:
+                    key = self._identity.authenticate(akid, caller.session_token)
+                except errors.ServiceError as exc:
+                    raise _Fail(exc) from None
+                self._identity.note_use(akid, _SERVICE, caller.region)
+                ctype = header_map.get("content-type", "").split(";", 1)[0].strip().lower()
+                if ctype and ctype not in _ACCEPTED_TYPES:
+                    raise _Fail(errors.Serialization(f"Unsupported Content-Type: {ctype[:64]}"))
+                client = scope.get("client")
+                result = await self._call(
+                    operation,
+                    key,
+                    request_id,
+                    body,
+                    source_ip=client[0] if client else None,
+                    secure_transport=scope.get("scheme") == "https",
                 )
-            except errors.ServiceError as exc:
-                raise _Fail(exc) from None
-            akid = caller.access_key_id
-            try:
-                key = self._identity.authenticate(akid, caller.session_token)
-            except errors.ServiceError as exc:
-                raise _Fail(exc) from None
-            self._identity.note_use(akid, _SERVICE, caller.region)
-            ctype = header_map.get("content-type", "").split(";", 1)[0].strip().lower()
-            if ctype and ctype not in _ACCEPTED_TYPES:
-                raise _Fail(errors.Serialization(f"Unsupported Content-Type: {ctype[:64]}"))
-            client = scope.get("client")
-            result = await self._call(
-                operation,
-                key,
-                request_id,
-                body,
-                source_ip=client[0] if client else None,
-                secure_transport=scope.get("scheme") == "https",
-            )
             status, payload = 200, json11.encode(result)
         except _Fail as fail:
             status, payload = self._error(fail.error, request_id)

@@ -466,6 +466,11 @@ class Storage(Protocol):
         tokens mean nothing changed in between, so cached reads are still current."""
         ...
 
+    def request_scope(self) -> AbstractContextManager[None]:
+        """Within it, :meth:`change_token` answers the token taken on entry (one store
+        round trip per request instead of one per cache). Only for a stretch of reads."""
+        ...
+
     def staged_value(
         self, account_id: str, *, name: str | None, arn: str | None, stage: str
     ) -> StagedValue | None:

@@ -5,6 +5,7 @@ are serialised by a process lock and SQLite's own write lock (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import sqlite3
 import threading
@@ -44,6 +45,12 @@ _SORT_COLUMNS = {
     "last_accessed_day": "COALESCE(last_accessed_day, 0)",
     "name": "name",
 }
+
+
+# The change token taken at the start of the current request (see request_scope).
+_PINNED: contextvars.ContextVar[tuple[object, tuple[int, int]] | None] = contextvars.ContextVar(
+    "strongroom_change_token", default=None
+)
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -985,10 +992,25 @@ class SqliteStorage:
         return found
 
     def change_token(self) -> tuple[int, int]:
+        pinned = _PINNED.get()
+        if pinned is not None and pinned[0] is self:
+            return pinned[1]
         # data_version moves when another connection (thread or process) commits; the
         # counter covers this process's own write transactions, committed or not.
         row = self._conn().execute("PRAGMA data_version").fetchone()
         return int(row[0]), self._writes
+
+    @contextmanager
+    def request_scope(self) -> Iterator[None]:
+        """Take the change token once for the reads of one request (the key lookup, the
+        caller's policies, the secret's row): every cache it validates reflects the store
+        as of the request's start. A context variable, so that requests interleaved on
+        one event loop each keep their own."""
+        reset = _PINNED.set((self, self.change_token()))
+        try:
+            yield
+        finally:
+            _PINNED.reset(reset)
 
     @contextmanager
     def read(self) -> Iterator[_Tx]:
