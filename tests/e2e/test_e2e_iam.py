@@ -3,14 +3,16 @@ request to Secrets Manager."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
+from iam_helpers import allow as _allow
+from iam_helpers import doc as _doc
+from iam_helpers import error as _error
 
 
 def _user() -> str:
@@ -129,25 +131,6 @@ def test_iam_validation_errors(server: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iam.update_access_key(AccessKeyId="AKIAZZZZZZZZZZZZZZZZ", Status="Sleeping")
     assert exc.value.response["Error"]["Code"] == "ValidationError"
-
-
-def _doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def _allow(action: str | list[str], resource: str = "*") -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource}
-
-
-def _error(call: Callable[[], Any]) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as exc:
-        call()
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
 
 
 def _own_iam(server: Any, iam: Any, name: str) -> Any:

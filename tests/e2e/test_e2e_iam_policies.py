@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
+from iam_helpers import Limited
+from iam_helpers import account_of as _account
+from iam_helpers import allow as _allow
+from iam_helpers import doc as _doc
+from iam_helpers import error as _error
+from iam_helpers import trust as _trust
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
@@ -18,59 +21,6 @@ READ_ONLY = "arn:aws:iam::aws:policy/IAMReadOnlyAccess"
 
 def _name(prefix: str = "p") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def _doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
-
-
-def _allow(action: str | list[str], resource: str = "*") -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource}
-
-
-def _error(call: Callable[[], Any]) -> tuple[str, str, int]:
-    with pytest.raises(ClientError) as exc:
-        call()
-    response = exc.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-    )
-
-
-def _account(server: Any) -> str:
-    return str(server.client("sts").get_caller_identity()["Account"])
-
-
-def _trust(account: str) -> str:
-    return _doc(
-        {
-            "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-            "Action": "sts:AssumeRole",
-        }
-    )
-
-
-class Limited:
-    """A fresh IAM user with an access key and its own iam client."""
-
-    def __init__(self, server: Any) -> None:
-        self.admin = server.client("iam")
-        self.name = _name("lim")
-        self.admin.create_user(UserName=self.name)
-        key = self.admin.create_access_key(UserName=self.name)["AccessKey"]
-        self.iam = server.client(
-            "iam",
-            aws_access_key_id=key["AccessKeyId"],
-            aws_secret_access_key=key["SecretAccessKey"],
-        )
-
-    def grant(self, *statements: dict[str, Any]) -> None:
-        self.admin.put_user_policy(
-            UserName=self.name, PolicyName="grant", PolicyDocument=_doc(*statements)
-        )
 
 
 def test_create_and_get_policy(server: Any) -> None:
