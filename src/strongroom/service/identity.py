@@ -11,6 +11,7 @@ import secrets
 import string
 import threading
 from dataclasses import dataclass, field
+from typing import Literal
 
 from strongroom.clock import Clock
 from strongroom.crypto.rootkey import RootKey
@@ -179,29 +180,43 @@ class Identity:
             raise ExpiredToken()
         return key
 
-    def new_session(self, tx: WriteTx, template: SessionRecord) -> NewSession:
-        """Store temporary credentials shaped like ``template`` (whose id, secret and token
-        fields are replaced) and return them with their secret and token, shown once."""
+    def new_session(
+        self,
+        tx: WriteTx,
+        *,
+        account_id: str,
+        kind: Literal["user", "role"],
+        name: str,
+        duration: int,
+        source_account_id: str,
+        session_name: str | None = None,
+        session_policy: str | None = None,
+        policy_arns: tuple[str, ...] = (),
+        tags: tuple[tuple[str, str], ...] = (),
+    ) -> NewSession:
+        """Store temporary credentials valid for ``duration`` seconds and return them with
+        their secret and token, shown once (the token is kept only as its digest)."""
         akid = _random_id("ASIA")
         secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
         token = secrets.token_urlsafe(192)
+        now = self._clock.now()
         record = SessionRecord(
             access_key_id=akid,
-            account_id=template.account_id,
+            account_id=account_id,
             sealed_secret=self._root.wrap(secret.encode(), _context(akid)),
             token_digest=token_digest(token),
-            kind=template.kind,
-            name=template.name,
-            session_name=template.session_name,
-            created_at=template.created_at,
-            expires_at=template.expires_at,
-            session_policy=template.session_policy,
-            policy_arns=template.policy_arns,
-            tags=template.tags,
-            source_account_id=template.source_account_id,
+            kind=kind,
+            name=name,
+            session_name=session_name,
+            created_at=now,
+            expires_at=float(int(now) + duration),
+            session_policy=session_policy,
+            policy_arns=policy_arns,
+            tags=tags,
+            source_account_id=source_account_id,
         )
         tx.insert_session(record)
-        principal = Principal(record.account_id, record.name, akid, temporary=True)
+        principal = Principal(account_id, name, akid, temporary=True)
         return NewSession(principal, secret, token, record.expires_at)
 
     def purge_sessions(self) -> int:

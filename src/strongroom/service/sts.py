@@ -20,7 +20,7 @@ from strongroom.errors import AccessDenied, Validation
 from strongroom.service.authorize import Authorizer
 from strongroom.service.context import RequestContext
 from strongroom.service.identity import Identity, NewSession
-from strongroom.storage.base import SessionRecord, Storage
+from strongroom.storage.base import Storage
 
 __all__ = ["AssumedRole", "CallerIdentity", "StsService"]
 
@@ -212,24 +212,19 @@ class StsService:
                 else "The requested DurationSeconds exceeds the MaxSessionDuration set for "
                 "this role."
             )
-        now = self._clock.now()
-        template = SessionRecord(
-            access_key_id="",
-            account_id=role.account_id,
-            sealed_secret=b"",
-            token_digest=b"",
-            kind="role",
-            name=role.role_name,
-            session_name=role_session_name,
-            created_at=now,
-            expires_at=float(int(now) + duration),
-            session_policy=policy,
-            policy_arns=arns,
-            tags=session_tags,
-            source_account_id=ctx.account_id,
-        )
         with self._storage.write() as wtx:
-            credentials = self._identity.new_session(wtx, template)
+            credentials = self._identity.new_session(
+                wtx,
+                account_id=role.account_id,
+                kind="role",
+                name=role.role_name,
+                duration=duration,
+                source_account_id=ctx.account_id,
+                session_name=role_session_name,
+                session_policy=policy,
+                policy_arns=arns,
+                tags=session_tags,
+            )
         return AssumedRole(
             credentials,
             f"{role.role_id}:{role_session_name}",
@@ -262,21 +257,12 @@ class StsService:
                     else "less than or equal to 129600"
                 )
             )
-        now = self._clock.now()
-        template = SessionRecord(
-            access_key_id="",
-            account_id=ctx.account_id,
-            sealed_secret=b"",
-            token_digest=b"",
-            kind="user",
-            name=ctx.principal.user_name,
-            session_name=None,
-            created_at=now,
-            expires_at=float(int(now) + duration),
-            session_policy=None,
-            policy_arns=(),
-            tags=(),
-            source_account_id=ctx.account_id,
-        )
         with self._storage.write() as tx:
-            return self._identity.new_session(tx, template)
+            return self._identity.new_session(
+                tx,
+                account_id=ctx.account_id,
+                kind="user",
+                name=ctx.principal.user_name,
+                duration=duration,
+                source_account_id=ctx.account_id,
+            )
