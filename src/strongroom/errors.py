@@ -4,7 +4,11 @@
     ├── NotFound                 the secret, version or label does not exist
     ├── AlreadyExists            name taken, or a request token reused with another value
     ├── InvalidRequest           the call is not valid for the resource's current state
+    │   └── Disabled             the key (or resource) is disabled
     ├── InvalidParameter         a parameter value is not acceptable
+    │   ├── InvalidName          a name breaks the naming rules (e.g. a KMS alias)
+    │   ├── IncorrectKey         the ciphertext was not made under the key the caller named
+    │   └── InvalidToken         a grant token (or similar bearer value) is not valid
     ├── InvalidNextToken         a pagination token we did not issue
     ├── LimitExceeded            a quota (versions, tags, labels) would be exceeded
     ├── MalformedPolicy          a resource policy that does not parse or validate
@@ -36,15 +40,19 @@ __all__ = [
     "AlreadyExists",
     "AuthError",
     "DecryptionFailed",
+    "Disabled",
     "EncryptionFailed",
     "ExpiredToken",
     "IncompleteSignature",
+    "IncorrectKey",
     "InputError",
     "InternalError",
+    "InvalidName",
     "InvalidNextToken",
     "InvalidParameter",
     "InvalidRequest",
     "InvalidSignature",
+    "InvalidToken",
     "LimitExceeded",
     "MalformedPolicy",
     "MissingAuthentication",
@@ -85,6 +93,22 @@ class InvalidRequest(ServiceError):
 
 class InvalidParameter(ServiceError):
     default_message = "The parameter name or value is invalid."
+
+
+class Disabled(InvalidRequest):
+    default_message = "The specified key is disabled."
+
+
+class InvalidName(InvalidParameter):
+    default_message = "The name is not valid."
+
+
+class IncorrectKey(InvalidParameter):
+    default_message = "The key ID in the request does not identify the key used to encrypt."
+
+
+class InvalidToken(InvalidParameter):
+    default_message = "The token is not valid."
 
 
 class InvalidNextToken(ServiceError):

@@ -66,10 +66,22 @@ class StorageSettings:
 class CryptoSettings:
     """The root of trust that wraps the key service's keys."""
 
+    root: str = "file"
+    """Which root of trust: ``file``, ``passphrase``, ``shamir`` or ``pkcs11``."""
+    sealed_root_file: str = "root.sealed.json"
+    """Header of a passphrase or shamir root (relative paths are under the data directory)."""
     root_key_file: str = "root.key"
     """Path to the 32-byte root key file (relative paths are under the data directory)."""
     root_key: str = ""
     """The root key itself, base64; takes precedence over ``root_key_file`` when set."""
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    """PKCS#11 module (shared library) of the HSM holding the root key (``root = "pkcs11"``)."""
+    pkcs11_token_label: str = ""
+    """Label of the PKCS#11 token that holds the root key."""
+    pkcs11_pin: str = ""
+    """User PIN of that token; prefer ``pkcs11_pin_file`` (``*_FILE`` indirection)."""
+    pkcs11_key_label: str = "strongroom-root"
+    """Label of the AES-256 root key inside the token."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,12 @@ from strongroom.storage.base import (
     VersionRecord,
     WriteTx,
 )
+from strongroom.storage.kms_base import (
+    KmsAliasRecord,
+    KmsGrantRecord,
+    KmsKeyRecord,
+    KmsRotationRecord,
+)
 from strongroom.storage.sqlite import SqliteStorage, migrations
 
 
@@ -829,5 +835,47 @@ def test_upgrade_from_schema_3_moves_user_policies(tmp_path: Path) -> None:
         assert tx.managed_policy("arn:aws:iam::aws:policy/AdministratorAccess") is not None
     tables = {r[0] for r in store._conn().execute("SELECT name FROM sqlite_master")}
     assert "iam_user_policies" not in tables
-    assert store.schema_version() == 4
+    assert store.schema_version() == len(migrations())
     store.close()
+
+
+def _kms_key(key_id: str, account: str = "111111111111") -> KmsKeyRecord:
+    return KmsKeyRecord(
+        key_id, account, None, 1.0, "", "CUSTOMER", "Enabled", None, None, None, None, None, ()
+    )
+
+
+def test_kms_keys_aliases_rotations_grants_and_deletion(storage: Storage) -> None:
+    """Key rows round-trip, aliases and grants follow their key, deletion removes all."""
+    with storage.write() as tx:
+        tx.insert_account("111111111111", 1.0)
+        tx.insert_kms_key(_kms_key("k1"))
+        tx.insert_key_material("k1", 1, b"wrapped-1")
+        tx.put_kms_alias(KmsAliasRecord("111111111111", "a", "k1", 2.0, 2.0))
+        tx.insert_kms_rotation(KmsRotationRecord("k1", 2, 3.0, "ON_DEMAND"))
+        tx.insert_key_material("k1", 2, b"wrapped-2")
+        tx.insert_kms_grant(
+            KmsGrantRecord("g1", "k1", "111111111111", None, "arn:x", None, ("Encrypt",), None, 4.0)
+        )
+    with storage.write() as tx:
+        rec = tx.kms_key("k1")
+        assert rec == _kms_key("k1")
+        tx.update_kms_key(
+            replace(rec, key_state="PendingDeletion", deletion_date=10.0, tags=(("t", "v"),))
+        )
+    with storage.read() as tx:
+        assert tx.kms_key("k1").tags == (("t", "v"),)  # type: ignore[union-attr]
+        assert [r.key_id for r in tx.kms_keys("111111111111")] == ["k1"]
+        assert tx.kms_alias("111111111111", "a").key_id == "k1"  # type: ignore[union-attr]
+        assert tx.kms_material_versions("k1") == [1, 2]
+        assert [r.version for r in tx.kms_rotations("k1")] == [2]
+        assert tx.kms_grants("k1")[0].operations == ("Encrypt",)
+        assert tx.kms_keys_due_for_deletion(9.0, 10) == []
+        assert tx.kms_keys_due_for_deletion(10.0, 10) == ["k1"]
+    with storage.write() as tx:
+        tx.delete_kms_key("k1")
+    with storage.read() as tx:
+        assert tx.kms_key("k1") is None
+        assert tx.kms_alias("111111111111", "a") is None
+        assert tx.kms_grant("g1") is None
+        assert tx.kms_material_versions("k1") == []

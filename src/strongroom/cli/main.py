@@ -13,10 +13,14 @@ from typing import Any
 import click
 
 from strongroom.cli.explain import print_explanation
+from strongroom.cli.hsm import pkcs11_group
+from strongroom.cli.root import open_components, operator, root, unseal
 from strongroom.cli.runner import InsecureListen, serve
+from strongroom.crypto.rootkey import RootKeyError
 from strongroom.crypto.tls import self_signed
 from strongroom.errors import ServiceError
-from strongroom.http.app import Components, StrongroomApp, build, create_app
+from strongroom.http.app import SEALED_ROOTS, Components, StrongroomApp, build, create_app
+from strongroom.http.sealed import SealedApp
 from strongroom.service.explain import Explainer
 from strongroom.settings import Settings, SettingsError, load_settings
 
@@ -76,7 +80,12 @@ def server(config: str | None, **flags: Any) -> None:
     """Serve the API with settings from flags, STRONGROOM_* variables or a TOML file."""
     settings = _settings(config, _server_overrides(**flags))
     try:
-        serve(create_app(settings), settings)
+        if settings.crypto.root in SEALED_ROOTS:
+            serve(SealedApp(settings), settings)
+        else:
+            serve(create_app(settings), settings)
+    except (RootKeyError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from None
     except InsecureListen as exc:
         raise click.UsageError(str(exc)) from exc
 
@@ -142,7 +151,7 @@ def account() -> None:
 def account_create(config: str | None, **flags: Any) -> None:
     """Create an account with an administrator user and print its access key."""
     settings = _settings(config, _server_overrides(**flags))
-    components = build(settings)
+    components = open_components(settings)
     key = components.identity.create_account()
     click.echo(f"# account {key.principal.account_id}", err=True)
     click.echo(f"export AWS_ACCESS_KEY_ID={key.principal.access_key_id}")
@@ -200,6 +209,12 @@ def policy_explain(
         components.storage.close()
     print_explanation(found, as_json=as_json)
     sys.exit(0 if found.decision.allowed else 1)
+
+
+main.add_command(pkcs11_group)
+main.add_command(operator)
+main.add_command(unseal)
+main.add_command(root)
 
 
 if __name__ == "__main__":

@@ -20,10 +20,12 @@ __all__ = [
     "KeyService",
     "WrappedKeyMaterial",
     "canonical_context",
+    "ciphertext_key",
     "wrapped_key_id",
 ]
 
 _FORMAT_V1 = 1
+_FORMAT_BLOB = 2  # a KMS Encrypt ciphertext: the same header, any plaintext sealed
 _MAX_KEY_ID_LEN = 255  # one length byte in the wrapped data key
 _MAX_VERSION = 2**32 - 1  # four bytes in the wrapped data key
 
@@ -89,14 +91,24 @@ def _check_name(key_id: str, version: int) -> None:
         raise ValueError("a key material version is between 1 and 2**32 - 1")
 
 
-def _header(key_id: str, version: int) -> bytes:
+def _header(key_id: str, version: int, fmt: int = _FORMAT_V1) -> bytes:
     kid = key_id.encode("ascii")
-    return bytes((_FORMAT_V1, len(kid))) + kid + version.to_bytes(4, "big")
+    return bytes((fmt, len(kid))) + kid + version.to_bytes(4, "big")
 
 
-def _parse_header(wrapped: bytes) -> tuple[str, int, int]:
+def ciphertext_key(blob: bytes) -> tuple[str, int]:
+    """(key id, material version) a KMS ciphertext names (to authorize before decrypting).
+
+    Raises ``DecryptionFailed`` if ``blob`` is not one; unauthenticated until
+    :meth:`KeyService.decrypt` succeeds.
+    """
+    key_id, version, _ = _parse_header(blob, _FORMAT_BLOB)
+    return key_id, version
+
+
+def _parse_header(wrapped: bytes, fmt: int = _FORMAT_V1) -> tuple[str, int, int]:
     """(key_id, version, header length) of a wrapped data key; ``DecryptionFailed`` if garbage."""
-    if len(wrapped) < 2 or wrapped[0] != _FORMAT_V1:
+    if len(wrapped) < 2 or wrapped[0] != fmt:
         raise DecryptionFailed()
     end = 2 + wrapped[1]
     if wrapped[1] == 0 or len(wrapped) < end + 4 + aead.OVERHEAD:
@@ -220,6 +232,49 @@ class KeyService:
             raise DecryptionFailed()
         # Authenticated: only generate_data_key's 32-byte keys can come out of here.
         return aead.open_(material, wrapped[header_len:], wrapped[:header_len] + context_bytes)
+
+    def current_version(self, key_id: str) -> int | None:
+        """The newest loaded material version of ``key_id`` (None if none is loaded)."""
+        current = self._current.get(key_id)
+        return current[0] if current is not None else None
+
+    def forget(self, key_id: str) -> None:
+        """Drop every material version of ``key_id`` from memory (the key was deleted)."""
+        with self._lock:
+            for name in [n for n in self._materials if n[0] == key_id]:
+                del self._materials[name]
+            self._current.pop(key_id, None)
+
+    def encrypt(self, key_id: str, plaintext: bytes, context: Mapping[str, str]) -> bytes:
+        """``plaintext`` sealed under the newest material of ``key_id``, ``context`` bound.
+
+        The result is ``0x02 || len(key_id) || key_id || version || nonce || ct || tag``
+        (the wrapped data key layout with its own format byte, so neither is taken for the
+        other). Raises ``EncryptionFailed`` if the key is not loaded.
+        """
+        current = self._current.get(key_id)
+        if current is None:
+            raise EncryptionFailed()
+        version, material = current
+        header = _header(key_id, version, _FORMAT_BLOB)
+        return header + aead.seal(material, plaintext, header + canonical_context(context))
+
+    def decrypt(self, blob: bytes, context: Mapping[str, str]) -> tuple[str, int, bytes]:
+        """(key id, material version, plaintext) of an :meth:`encrypt` result.
+
+        Raises ``DecryptionFailed`` (opaque) for an unknown key or version, another
+        context, any altered byte or garbage.
+        """
+        try:
+            context_bytes = canonical_context(context)
+        except TypeError:
+            raise DecryptionFailed() from None
+        key_id, version, header_len = _parse_header(blob, _FORMAT_BLOB)
+        material = self._materials.get((key_id, version))
+        if material is None:
+            raise DecryptionFailed()
+        plain = aead.open_(material, blob[header_len:], blob[:header_len] + context_bytes)
+        return key_id, version, plain
 
     def rewrap_all(self, new_root: RootKey) -> list[WrappedKeyMaterial]:
         """Every loaded material wrapped under ``new_root``, sorted by (key_id, version).

@@ -1,6 +1,6 @@
 """The root of trust: the key that wraps the key service's master key material.
 
-``RootKey`` is the seam (a passphrase or an HSM can plug in later); ``FileRootKey`` is a
+``RootKey`` is the seam (see ``rootring``, ``passphrase`` and ``pkcs11``); ``FileRootKey`` is a
 32-byte key read from a 0600 file or from a base64 setting.
 """
 
@@ -108,6 +108,14 @@ class FileRootKey:
         return cls(key), True
 
     @classmethod
+    def load(cls, path: Path) -> FileRootKey:
+        """Load an existing key file, checked as :meth:`load_or_create` checks it.
+
+        ``FileNotFoundError`` if it is missing; ``RootKeyError`` if it is unsafe or not a key.
+        """
+        return cls._load(path)
+
+    @classmethod
     def _load(cls, path: Path) -> FileRootKey:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
@@ -190,6 +198,11 @@ def _create_exclusive(path: Path, content: bytes) -> None:
         os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    _fsync_dir(directory)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make renames and links in ``directory`` durable."""
     dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(dir_fd)

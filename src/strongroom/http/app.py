@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,22 +14,36 @@ from pathlib import Path
 from strongroom.clock import Clock, SystemClock
 from strongroom.crypto.envelope import Envelope
 from strongroom.crypto.keys import KeyService
+from strongroom.crypto.passphrase import SealedRootStore
 from strongroom.crypto.rootkey import FileRootKey, RootKey
+from strongroom.crypto.rootring import FileRootStore, RootRing
 from strongroom.http.dispatch import Dispatcher
 from strongroom.http.query_front import QueryFront
+from strongroom.protocol.kms import load_model as load_kms_model
 from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SigV4Verifier
 from strongroom.service.authorize import Authorizer
 from strongroom.service.iam import IamService
 from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
+from strongroom.service.kms import KmsService
 from strongroom.service.policies import ResourcePolicyService
 from strongroom.service.secrets import SecretsService
 from strongroom.service.sts import StsService
-from strongroom.settings import Settings
+from strongroom.settings import Settings, SettingsError
 from strongroom.storage.sqlite import SqliteStorage
 
-__all__ = ["Components", "OffsetClock", "StrongroomApp", "build", "create_app", "load_root_key"]
+__all__ = [
+    "SEALED_ROOTS",
+    "Components",
+    "OffsetClock",
+    "SealedRootRequired",
+    "StrongroomApp",
+    "build",
+    "create_app",
+    "load_root_key",
+    "sealed_store",
+]
 
 log = logging.getLogger("strongroom")
 
@@ -62,20 +77,65 @@ class Components:
     authz: Authorizer
     clock: Clock
     purge_clock: Clock  # the clock plus the testing offset, when one is configured
+    kms: KmsService | None = None  # the KMS-compatible key service (TrentService.*)
+
+
+SEALED_ROOTS = frozenset({"passphrase", "shamir"})
+
+
+class SealedRootRequired(SettingsError):
+    """The configured root needs a passphrase or shares: serve sealed and unseal."""
 
 
 def load_root_key(settings: Settings) -> tuple[RootKey, bool]:
-    """The root key from the environment-supplied setting or the key file (created if absent)."""
-    if settings.crypto.root_key:
-        return FileRootKey.from_base64(settings.crypto.root_key), False
-    return FileRootKey.load_or_create(settings.path(settings.crypto.root_key_file))
+    """The root key ``crypto.root`` selects; returns (root, created).
+
+    ``file``: the base64 setting, else the key file (created if absent, rotatable).
+    ``pkcs11``: ``strongroom.crypto.pkcs11.load_root_key``. ``passphrase``/``shamir``
+    raise ``SealedRootRequired`` (see :func:`sealed_store`); anything else ``SettingsError``.
+    """
+    kind = settings.crypto.root
+    if kind == "file":
+        if settings.crypto.root_key:
+            return FileRootKey.from_base64(settings.crypto.root_key), False
+        store = FileRootStore(settings.path(settings.crypto.root_key_file))
+        _, created = store.load_or_create()
+        return RootRing.from_store(store), created
+    if kind == "pkcs11":
+        try:
+            pkcs11 = importlib.import_module("strongroom.crypto.pkcs11")
+        except ImportError as exc:
+            raise SettingsError(
+                f"crypto.root = pkcs11 is not available in this build ({exc})"
+            ) from None
+        root: RootKey = pkcs11.load_root_key(settings)
+        return root, False
+    if kind in SEALED_ROOTS:
+        raise SealedRootRequired(f"crypto.root = {kind} starts sealed: unseal it")
+    raise SettingsError(f"crypto.root: expected file, passphrase, shamir or pkcs11, got {kind!r}")
 
 
-def build(settings: Settings, clock: Clock | None = None) -> Components:
-    """Open storage, unwrap every key once, and wire the services."""
+def sealed_store(settings: Settings) -> SealedRootStore:
+    """The header of a passphrase or shamir root; ``RootKeyError`` if it is missing."""
+    store = SealedRootStore(settings.path(settings.crypto.sealed_root_file))
+    if store.kind != settings.crypto.root:
+        raise SettingsError(
+            f"crypto.root is {settings.crypto.root} but {store.path} holds a {store.kind} root"
+        )
+    return store
+
+
+def build(
+    settings: Settings, clock: Clock | None = None, root: RootKey | None = None
+) -> Components:
+    """Open storage, unwrap every key once, and wire the services.
+
+    ``root`` (an unsealed root) replaces the one ``crypto.root`` would load.
+    """
     clock = clock or SystemClock()
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-    root, _ = load_root_key(settings)
+    if root is None:
+        root, _ = load_root_key(settings)
     storage = SqliteStorage(settings.sqlite_path())
     keys = KeyService(root)
     keyring = Keyring(storage, keys, clock, settings.server.region)
@@ -87,8 +147,19 @@ def build(settings: Settings, clock: Clock | None = None) -> Components:
     authz = Authorizer(storage, clock)
     secrets = SecretsService(storage, Envelope(keys), keyring, clock, authz)
     policies = ResourcePolicyService(storage, authz)
+    kms = KmsService(storage, keys, keyring, clock, authz, settings.server.region)
     return Components(
-        settings, storage, root, keyring, identity, secrets, policies, authz, clock, purge_clock
+        settings,
+        storage,
+        root,
+        keyring,
+        identity,
+        secrets,
+        policies,
+        authz,
+        clock,
+        purge_clock,
+        kms,
     )
 
 
@@ -130,7 +201,12 @@ class StrongroomApp:
                 region=settings.server.region,
             ),
             identity=components.identity,
-            services={"secrets": components.secrets, "policies": components.policies},
+            services={
+                "secrets": components.secrets,
+                "policies": components.policies,
+                **({"kms": components.kms} if components.kms is not None else {}),
+            },
+            kms_model=load_kms_model(),
             region=settings.server.region,
             max_body_bytes=settings.server.max_body_bytes,
             writer=self._writer,

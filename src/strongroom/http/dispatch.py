@@ -17,7 +17,8 @@ from typing import Any
 from strongroom import errors
 from strongroom.http import query_front
 from strongroom.protocol import json11
-from strongroom.protocol.faults import fault
+from strongroom.protocol import kms as kms_wire
+from strongroom.protocol.faults import fault, kms_fault
 from strongroom.protocol.secretsmanager import LATER, OPERATIONS, snake_case
 from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
@@ -61,6 +62,7 @@ class Dispatcher:
         writer: Executor,
         query: query_front.QueryFront | None = None,
         request_scope: Callable[[], AbstractContextManager[None]] = nullcontext,
+        kms_model: ServiceModel | None = None,
     ) -> None:
         self._request_scope = request_scope
         self._model = model
@@ -75,12 +77,18 @@ class Dispatcher:
             op: getattr(services[spec.service], spec.method) for op, spec in OPERATIONS.items()
         }
         # Input member -> keyword argument, computed once.
-        self._kwargs: dict[str, dict[str, str]] = {}
-        doc = model.document
-        for op in model.operations:
-            shape = doc["operations"][op].get("input", {}).get("shape")
-            members = doc["shapes"][shape].get("members", {}) if shape else {}
-            self._kwargs[op] = {m: snake_case(m) for m in members}
+        self._kwargs: dict[str, dict[str, str]] = _kwargs(model)
+        # KMS (TrentService) when a key service is given: its own table, codes and scope.
+        self._kms_model = kms_model
+        self._kms_methods: dict[str, Callable[..., Any]] = {}
+        self._kms_kwargs: dict[str, dict[str, str]] = {}
+        if kms_model is not None and "kms" in services:
+            self._targets[kms_model.target_prefix] = frozenset(kms_wire.OPERATIONS)
+            self._kms_methods = {
+                op: getattr(services["kms"], spec.method)
+                for op, spec in kms_wire.OPERATIONS.items()
+            }
+            self._kms_kwargs = _kwargs(kms_model)
 
     async def handle(self, scope: dict[str, Any], receive: Any, send: Any, ready: bool) -> None:
         request_id = _request_id()
@@ -94,6 +102,7 @@ class Dispatcher:
             return
         operation = "-"
         akid = "-"
+        is_kms = False
         try:
             if path != "/" or method not in {"POST", "GET"}:
                 raise _Fail(errors.UnknownOperation("The requested operation is not recognized."))
@@ -124,16 +133,20 @@ class Dispatcher:
             if method != "POST":
                 raise _Fail(errors.UnknownOperation("The requested operation is not recognized."))
             try:
-                _, operation = json11.parse_target(header_map.get("x-amz-target"), self._targets)
+                prefix, operation = json11.parse_target(
+                    header_map.get("x-amz-target"), self._targets
+                )
             except errors.ServiceError as exc:
                 raise _Fail(exc) from None
+            is_kms = self._kms_model is not None and prefix == self._kms_model.target_prefix
+            service_name = "kms" if is_kms else _SERVICE
             raw_path = scope.get("raw_path") or path.encode()
             query = scope.get("query_string", b"").decode("latin-1")
             with self._request_scope():  # one store change token for this request
                 try:
                     caller = self._verifier.verify(
                         SignedRequest(method, raw_path.decode("latin-1"), query, headers, body),
-                        _SERVICE,
+                        service_name,
                     )
                 except errors.ServiceError as exc:
                     raise _Fail(exc) from None
@@ -142,12 +155,13 @@ class Dispatcher:
                     key = self._identity.authenticate(akid, caller.session_token)
                 except errors.ServiceError as exc:
                     raise _Fail(exc) from None
-                self._identity.note_use(akid, _SERVICE, caller.region)
+                self._identity.note_use(akid, service_name, caller.region)
                 ctype = header_map.get("content-type", "").split(";", 1)[0].strip().lower()
                 if ctype and ctype not in _ACCEPTED_TYPES:
                     raise _Fail(errors.Serialization(f"Unsupported Content-Type: {ctype[:64]}"))
                 client = scope.get("client")
-                result = await self._call(
+                call = self._call_kms if is_kms else self._call
+                result = await call(
                     operation,
                     key,
                     request_id,
@@ -157,9 +171,9 @@ class Dispatcher:
                 )
             status, payload = 200, json11.encode(result)
         except _Fail as fail:
-            status, payload = self._error(fail.error, request_id)
+            status, payload = self._error(fail.error, request_id, is_kms)
         except errors.ServiceError as exc:
-            status, payload = self._error(exc, request_id)
+            status, payload = self._error(exc, request_id, is_kms)
         except Exception as exc:
             # Type and frames only: an exception's message might quote data it was handed.
             errlog.error(
@@ -168,7 +182,7 @@ class Dispatcher:
                 type(exc).__name__,
                 "".join(traceback.format_tb(exc.__traceback__)),
             )
-            status, payload = self._error(errors.InternalError(), request_id)
+            status, payload = self._error(errors.InternalError(), request_id, is_kms)
         await _respond(send, status, payload, request_id)
         log.info(
             "%s %s %s %d %.1fms",
@@ -180,8 +194,10 @@ class Dispatcher:
         )
 
     @staticmethod
-    def _error(exc: errors.ServiceError, request_id: str) -> tuple[int, bytes]:
-        status, code = fault(exc)
+    def _error(
+        exc: errors.ServiceError, request_id: str, is_kms: bool = False
+    ) -> tuple[int, bytes]:
+        status, code = kms_fault(exc) if is_kms else fault(exc)
         return status, json11.encode_error(code, exc.message)
 
     async def _read_body(self, headers: dict[str, str], receive: Any) -> bytes:
@@ -239,6 +255,40 @@ class Dispatcher:
             # Reads run inline: SQLite WAL readers never wait for the writer.
             result = method(*args, **kwargs)
         return spec.output(result)
+
+    async def _call_kms(
+        self,
+        operation: str,
+        key: AccessKey,
+        request_id: str,
+        body: bytes,
+        *,
+        source_ip: str | None = None,
+        secure_transport: bool = False,
+    ) -> dict[str, Any]:
+        assert self._kms_model is not None
+        spec = kms_wire.OPERATIONS[operation]
+        params = self._kms_model.validate_input(operation, json11.decode_body(body))
+        names = self._kms_kwargs[operation]
+        kwargs = {names[k]: v for k, v in params.items()}
+        ctx = RequestContext(key.principal, self._region, request_id, source_ip, secure_transport)
+        call = functools.partial(self._kms_methods[operation], ctx, **kwargs)
+        if spec.writes:
+            result = await asyncio.get_running_loop().run_in_executor(self._writer, call)
+        else:
+            result = call()
+        return spec.output(result)
+
+
+def _kwargs(model: ServiceModel) -> dict[str, dict[str, str]]:
+    """Per operation, input member -> keyword argument."""
+    out: dict[str, dict[str, str]] = {}
+    doc = model.document
+    for op in model.operations:
+        shape = doc["operations"][op].get("input", {}).get("shape")
+        members = doc["shapes"][shape].get("members", {}) if shape else {}
+        out[op] = {m: snake_case(m) for m in members}
+    return out
 
 
 async def _respond(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strongroom import errors
 
-__all__ = ["CODES", "QUERY_CODES", "fault", "query_fault"]
+__all__ = ["CODES", "KMS_CODES", "QUERY_CODES", "fault", "kms_fault", "query_fault"]
 
 # Ordered from specific to general is not needed: lookup walks the class's MRO.
 CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
@@ -84,3 +84,32 @@ def query_fault(exc: errors.ServiceError) -> tuple[int, str]:
         if found is not None:
             return found
     return 500, "InternalFailure"
+
+
+# KMS (JSON 1.1, target TrentService) names some meanings its own way; the rest (signature,
+# throttling, validation) are the Secrets Manager codes above.
+KMS_CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
+    errors.NotFound: (400, "NotFoundException"),
+    errors.AlreadyExists: (400, "AlreadyExistsException"),
+    errors.InvalidRequest: (400, "KMSInvalidStateException"),
+    errors.Disabled: (400, "DisabledException"),
+    errors.InvalidParameter: (400, "ValidationException"),
+    errors.InvalidName: (400, "InvalidAliasNameException"),
+    errors.IncorrectKey: (400, "IncorrectKeyException"),
+    errors.InvalidToken: (400, "InvalidGrantTokenException"),
+    errors.InvalidNextToken: (400, "InvalidMarkerException"),
+    errors.DecryptionFailed: (400, "InvalidCiphertextException"),
+    errors.EncryptionFailed: (500, "KMSInternalException"),
+    errors.NotSupported: (400, "UnsupportedOperationException"),
+    errors.InternalError: (500, "KMSInternalException"),
+}
+
+
+def kms_fault(exc: errors.ServiceError) -> tuple[int, str]:
+    """KMS's status and code for ``exc``: the nearest class in the MRO with an entry in
+    either table, KMS's first."""
+    for cls in type(exc).__mro__:
+        found = KMS_CODES.get(cls) or CODES.get(cls)
+        if found is not None:
+            return found
+    return 500, "KMSInternalException"

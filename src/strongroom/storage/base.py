@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from strongroom.storage.kms_base import KmsReadTx, KmsWriteTx
+
 # Which IAM identity an inline policy, attachment or boundary belongs to.
 IamKind = Literal["user", "group", "role"]
 
@@ -188,7 +190,7 @@ class ListQuery:
     name_prefixes: Sequence[str] | None = None  # case-sensitive name prefixes, any may match
 
 
-class ReadTx(Protocol):
+class ReadTx(KmsReadTx, Protocol):
     """Reads inside one snapshot."""
 
     def find_secret_by_name(self, account_id: str, name: str) -> SecretRecord | None:
@@ -320,7 +322,7 @@ class ReadTx(Protocol):
         ...
 
 
-class WriteTx(ReadTx, Protocol):
+class WriteTx(ReadTx, KmsWriteTx, Protocol):
     """Reads and writes inside one atomic, durable transaction."""
 
     def insert_secret(self, record: SecretRecord) -> int:

@@ -32,6 +32,7 @@ from strongroom.storage.base import (
     VersionRecord,
     iter_chunks,
 )
+from strongroom.storage.sqlite_kms import KmsTxMixin
 
 __all__ = ["SqliteStorage", "migrations"]
 
@@ -185,7 +186,7 @@ def _version(row: Sequence[Any]) -> VersionRecord:
     )
 
 
-class _Tx:
+class _Tx(KmsTxMixin):
     """Both read and write operations over one connection; the Storage decides which."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
