@@ -28,6 +28,7 @@ from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
 from strongroom.service.kms import KmsService
 from strongroom.service.policies import ResourcePolicyService
+from strongroom.service.secret_keys import SecretKeys
 from strongroom.service.secrets import SecretsService
 from strongroom.service.sts import StsService
 from strongroom.settings import Settings, SettingsError
@@ -145,9 +146,12 @@ def build(
         purge_clock = OffsetClock(clock, settings.path(settings.purge.clock_offset_file))
     identity = Identity(storage, root, clock, session_clock=purge_clock)
     authz = Authorizer(storage, clock)
-    secrets = SecretsService(storage, Envelope(keys), keyring, clock, authz)
-    policies = ResourcePolicyService(storage, authz)
     kms = KmsService(storage, keys, keyring, clock, authz, settings.server.region)
+    secret_keys = SecretKeys(storage, keyring, kms, settings.server.region)
+    secrets = SecretsService(
+        storage, Envelope(keys), keyring, clock, authz, secret_keys=secret_keys
+    )
+    policies = ResourcePolicyService(storage, authz)
     return Components(
         settings,
         storage,
@@ -264,6 +268,10 @@ class StrongroomApp:
                 ):
                     pass
                 await loop.run_in_executor(self._writer, self.components.identity.purge_sessions)
+                if self.components.kms is not None:
+                    await loop.run_in_executor(
+                        self._writer, self.components.kms.purge_due_keys, now
+                    )
             except Exception:
                 log.exception("purger failed; will retry")
             await asyncio.sleep(interval)

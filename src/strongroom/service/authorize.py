@@ -211,14 +211,7 @@ class Authorizer:
         compiled = None
         if resource_policy is not None:
             compiled = self._resource_policy(resource_policy, resource_policy_kind)
-        decision = policy.evaluate(
-            request,
-            identity=subject.identity,
-            resource=compiled,
-            boundary=subject.boundary,
-            session=subject.session,
-        )
-        return request, decision
+        return request, self._decide(subject, request, compiled)
 
     def _request(
         self,

@@ -26,6 +26,7 @@ class Keyring:
         self._clock = clock
         self._region = region
         self._default: dict[str, str] = {}
+        self._default_ids: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     @property
@@ -39,6 +40,13 @@ class Keyring:
                 self._keys.load(WrappedKeyMaterial(rec.key_id, rec.version, rec.wrapped))
                 if rec.alias == DEFAULT_ALIAS:
                     self._default[rec.account_id] = rec.key_id
+
+    def default_key_ids(self) -> frozenset[str]:
+        """The ids of the aws/secretsmanager keys known so far (no KMS checks apply)."""
+        ids = self._default_ids
+        if len(ids) != len(self._default):
+            ids = self._default_ids = frozenset(self._default.values())
+        return ids
 
     def key_arn(self, account_id: str, key_id: str) -> str:
         return f"arn:aws:kms:{self._region}:{account_id}:key/{key_id}"

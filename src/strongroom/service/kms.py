@@ -116,7 +116,7 @@ class KmsService(KmsCrypto):
             next_rotation=None,
             tags=key_tags,
         )
-        ref = self._ref(record)
+        ref = self.ref(record)
         if policy is not None:
             self._check_policy(ctx, policy, ref, bypass_policy_lockout_safety_check)
         material = self._keys.create_key_material(key_id)
@@ -130,7 +130,7 @@ class KmsService(KmsCrypto):
         return KeyInfo(record, ref.arn)
 
     def _get(self, ctx: RequestContext, key_id: str, action: str, *, aliases: bool) -> KeyRef:
-        self._prepare(ctx, key_id)
+        self.prepare(ctx, key_id)
         with self._storage.read() as tx:
             ref = self.find(tx, ctx, key_id, aliases=aliases)
         self.authorize(ctx, action, ref)

@@ -4,6 +4,7 @@ authorizing with the key policy (which must allow, as in AWS KMS) and key state 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strongroom.clock import Clock
@@ -127,10 +128,10 @@ class KmsBase:
         """``alias_name`` with its "alias/" prefix."""
         return f"arn:aws:kms:{self._region}:{account_id}:{alias_name}"
 
-    def _ref(self, rec: KmsKeyRecord) -> KeyRef:
+    def ref(self, rec: KmsKeyRecord) -> KeyRef:
         return KeyRef(rec, self.key_arn(rec.account_id, rec.key_id))
 
-    def _prepare(self, ctx: RequestContext, key: str) -> None:
+    def prepare(self, ctx: RequestContext, key: str) -> None:
         """Create the AWS managed key on first use when ``key`` names its alias."""
         name = key.rsplit(":", 1)[-1] if key.startswith("arn:") else key
         if name == "alias/" + DEFAULT_ALIAS:
@@ -165,7 +166,7 @@ class KmsBase:
         rec = tx.kms_key(key_id)
         if rec is None or rec.account_id != account:
             raise NotFound(f"Key '{self.key_arn(account, key_id)}' does not exist")
-        return self._ref(rec)
+        return self.ref(rec)
 
     @staticmethod
     def _alias_target(tx: ReadTx, account_id: str, name: str) -> str | None:
@@ -191,9 +192,15 @@ class KmsBase:
             raise AccessDenied(message)
 
     def allowed(
-        self, ctx: RequestContext, action: str, ref: KeyRef, *, key_policy: str | None = None
+        self,
+        ctx: RequestContext,
+        action: str,
+        ref: KeyRef,
+        *,
+        key_policy: str | None = None,
+        extra: Mapping[str, policy.ContextValue] | None = None,
     ) -> bool:
-        _, decision = self._evaluate(ctx, action, ref, key_policy or ref.policy)
+        _, decision = self._evaluate(ctx, action, ref, key_policy or ref.policy, extra)
         if decision.allowed:
             return True
         if decision.reason in (
@@ -204,7 +211,12 @@ class KmsBase:
         return self._granted(ctx, action, ref)
 
     def _evaluate(
-        self, ctx: RequestContext, action: str, ref: KeyRef, key_policy: str
+        self,
+        ctx: RequestContext,
+        action: str,
+        ref: KeyRef,
+        key_policy: str,
+        extra: Mapping[str, policy.ContextValue] | None = None,
     ) -> tuple[policy.AuthzRequest, policy.Decision]:
         return self._authz.evaluate(
             ctx,
@@ -215,6 +227,7 @@ class KmsBase:
             resource_policy_kind="trust",
             resource_account=ref.record.account_id,
             tags=ref.record.tags,
+            extra=extra,
         )
 
     def _granted(self, ctx: RequestContext, action: str, ref: KeyRef) -> bool:

@@ -35,7 +35,7 @@ def _algorithm(name: str | None) -> None:
 
 class KmsCrypto(KmsBase):
     def _usable_key(self, ctx: RequestContext, key_id: str, action: str) -> KeyRef:
-        self._prepare(ctx, key_id)
+        self.prepare(ctx, key_id)
         with self._storage.read() as tx:
             ref = self.find(tx, ctx, key_id)
         self.authorize(ctx, action, ref)
@@ -60,9 +60,9 @@ class KmsCrypto(KmsBase):
             rec = tx.kms_key(named)
             if rec is None:
                 raise DecryptionFailed()
-            ref = self._ref(rec)
+            ref = self.ref(rec)
             if key_id is not None:
-                self._prepare(ctx, key_id)
+                self.prepare(ctx, key_id)
                 asked = self.find(tx, ctx, key_id)
                 if asked.key_id != named:
                     raise IncorrectKey(
@@ -307,7 +307,7 @@ class KmsCrypto(KmsBase):
             caller == found.retiring or "RetireGrant" in found.operations
         )
         if not allowed and rec is not None:
-            allowed = self.allowed(ctx, "RetireGrant", self._ref(rec))
+            allowed = self.allowed(ctx, "RetireGrant", self.ref(rec))
         if not allowed:
             raise AccessDenied(
                 f"User: {caller} is not authorized to perform: kms:RetireGrant on resource: "

@@ -60,8 +60,9 @@ CROSS_ACCOUNT_DEFAULT_KEY = (
 def check_cross_account_key(ctx: RequestContext, rec: SecretRecord) -> None:
     """Reading or writing a value from another account needs a customer managed key whose
     key policy lets the caller's account use it; the default ``aws/secretsmanager`` key
-    never does (AWS's rule). Until customer managed keys exist every secret uses it."""
-    if rec.account_id != ctx.account_id:
+    never does (AWS's rule). A customer managed key's own policy is checked when the value
+    is encrypted or decrypted (service/secret_keys.py)."""
+    if rec.account_id != ctx.account_id and rec.kms_key_id is None:
         raise AccessDenied(CROSS_ACCOUNT_DEFAULT_KEY)
 
 

@@ -45,6 +45,7 @@ from strongroom.service.lookup import (
     get_secret,
 )
 from strongroom.service.paging import decode_token, encode_token, page
+from strongroom.service.secret_keys import SecretKeys
 from strongroom.storage.base import ListQuery, ReadTx, SecretRecord, Storage, VersionRecord, WriteTx
 
 __all__ = ["SecretsService"]
@@ -109,7 +110,10 @@ class SecretsService:
         keyring: Keyring,
         clock: Clock,
         authz: Authorizer,
+        *,
+        secret_keys: SecretKeys | None = None,
     ) -> None:
+        self._secret_keys = secret_keys
         self._authz = authz
         self._storage = storage
         self._envelope = envelope
@@ -119,19 +123,40 @@ class SecretsService:
         self._touch_lock = threading.Lock()
 
     # -- values -------------------------------------------------------------------------
+    def _resolve_key(self, ctx: RequestContext, kms_key_id: str | None) -> tuple[str, str | None]:
+        """(key id, KmsKeyId to show) for a KmsKeyId given by the caller."""
+        if self._secret_keys is None:
+            return self._keyring.resolve(ctx.account_id, kms_key_id)
+        return self._secret_keys.resolve(ctx, kms_key_id)
+
     def _seal(
-        self, rec: SecretRecord, version_id: str, string: str | None, binary: bytes | None
+        self,
+        ctx: RequestContext,
+        rec: SecretRecord,
+        version_id: str,
+        string: str | None,
+        binary: bytes | None,
     ) -> VersionRecord:
+        """Encrypt a new version under the secret's key, after KMS's checks (a customer
+        managed key must be enabled and usable by the caller)."""
         kind = "string" if string is not None else "binary"
         plaintext = string.encode() if string is not None else (binary or b"")
-        key_id, _ = self._keyring.resolve(rec.account_id, rec.kms_key_id)
+        key_id, _ = self._resolve_key(ctx, rec.kms_key_id)
+        if self._secret_keys is not None:
+            self._secret_keys.check_encrypt(ctx, key_id, rec.arn, version_id)
         sealed = self._envelope.seal(key_id, plaintext, rec.arn, version_id)
         return VersionRecord(version_id, encode(sealed), kind, self._clock.now(), None)
 
-    def _open(self, arn: str, version: VersionRecord) -> tuple[str | None, bytes | None]:
+    def _open(
+        self, arn: str, version: VersionRecord, ctx: RequestContext | None = None
+    ) -> tuple[str | None, bytes | None]:
+        """Decrypt a version; with ``ctx``, after KMS's checks on the caller's behalf."""
         if version.sealed is None:
             return None, None
-        plaintext = self._envelope.open(decode(version.sealed), arn, version.version_id)
+        sealed = decode(version.sealed)
+        if ctx is not None and self._secret_keys is not None:
+            self._secret_keys.check_decrypt(ctx, sealed.key_id, arn, version.version_id)
+        plaintext = self._envelope.open(sealed, arn, version.version_id)
         if version.kind == "string":
             return plaintext.decode(), None
         return None, plaintext
@@ -232,7 +257,7 @@ class SecretsService:
         _check_tags(tag_list)
         has_value = secret_string is not None or secret_binary is not None
         version_id = client_request_token or str(uuid.uuid4())
-        key_id, shown_key = self._keyring.resolve(ctx.account_id, kms_key_id)
+        key_id, shown_key = self._resolve_key(ctx, kms_key_id)
         del key_id
         now = self._clock.now()
         with self._storage.write() as tx:
@@ -271,7 +296,9 @@ class SecretsService:
             )
             pk = tx.insert_secret(rec)
             if has_value:
-                tx.insert_version(pk, self._seal(rec, version_id, secret_string, secret_binary))
+                tx.insert_version(
+                    pk, self._seal(ctx, rec, version_id, secret_string, secret_binary)
+                )
                 tx.set_labels(pk, {staging.AWSCURRENT: version_id})
         return arn, name, version_id if has_value else None
 
@@ -304,7 +331,7 @@ class SecretsService:
                 extra=extra,
             )
             check_cross_account_key(ctx, rec)
-            return self._read_value(tx, rec, version_id, version_stage)
+            return self._read_value(ctx, tx, rec, version_id, version_stage)
 
     def _staged(self, ctx: RequestContext, secret_id: str, stage: str) -> SecretValue | None:
         """The common case in one query; None sends the caller down the full path, which
@@ -335,7 +362,7 @@ class SecretsService:
             extra={"secretsmanager:SecretId": found.arn, "secretsmanager:VersionStage": stage},
         )
         version = found.version
-        string, binary = self._open(found.arn, version)
+        string, binary = self._open(found.arn, version, ctx)
         self._note_access(found.secret_pk, found.last_accessed_day, version)
         return SecretValue(
             found.arn,
@@ -348,7 +375,12 @@ class SecretsService:
         )
 
     def _read_value(
-        self, tx: ReadTx, rec: SecretRecord, version_id: str | None, version_stage: str | None
+        self,
+        ctx: RequestContext,
+        tx: ReadTx,
+        rec: SecretRecord,
+        version_id: str | None,
+        version_stage: str | None,
     ) -> SecretValue:
         labels = tx.labels(rec.pk)
         if version_id is not None:
@@ -371,7 +403,7 @@ class SecretsService:
             raise NotFound(
                 f"Secrets Manager can't find the specified secret value for VersionId: {vid}"
             )
-        string, binary = self._open(rec.arn, version)
+        string, binary = self._open(rec.arn, version, ctx)
         self._note_access(rec.pk, rec.last_accessed_day, version)
         stages = sorted(label for label, v in labels.items() if v == vid)
         return SecretValue(rec.arn, rec.name, vid, stages, version.created_at, string, binary)
@@ -424,7 +456,7 @@ class SecretsService:
                             action="secretsmanager:GetSecretValue",
                         )
                         check_cross_account_key(ctx, rec)
-                        values.append(self._read_value(tx, rec, None, None))
+                        values.append(self._read_value(ctx, tx, rec, None, None))
                     except ServiceError as exc:
                         errors.append(BatchError(secret_id, exc))
             return values, errors, None
@@ -437,7 +469,7 @@ class SecretsService:
                     rec = get_live_secret(
                         tx, ctx, meta.arn, authz=self._authz, action="secretsmanager:GetSecretValue"
                     )
-                    values.append(self._read_value(tx, rec, None, None))
+                    values.append(self._read_value(ctx, tx, rec, None, None))
                 except ServiceError as exc:
                     errors.append(BatchError(meta.name, exc))
         return values, errors, token
@@ -445,6 +477,7 @@ class SecretsService:
     # -- write --------------------------------------------------------------------------
     def _new_version(
         self,
+        ctx: RequestContext,
         tx: WriteTx,
         *,
         rec: SecretRecord,
@@ -458,7 +491,7 @@ class SecretsService:
         if not labels and staging.AWSCURRENT not in stages:
             # The first version of a secret always becomes AWSCURRENT.
             stages.append(staging.AWSCURRENT)
-        tx.insert_version(rec.pk, self._seal(rec, version_id, string, binary))
+        tx.insert_version(rec.pk, self._seal(ctx, rec, version_id, string, binary))
         labels = staging.attach(labels, version_id, stages)
         tx.set_labels(rec.pk, labels)
         self._prune(tx, rec.pk, labels)
@@ -494,6 +527,7 @@ class SecretsService:
                     sorted(label for label, v in labels.items() if v == version_id),
                 )
             stages = self._new_version(
+                ctx,
                 tx,
                 rec=rec,
                 version_id=version_id,
@@ -529,8 +563,10 @@ class SecretsService:
                 extra=_described(description, kms_key_id),
             )
             if kms_key_id is not None:
-                _, shown = self._keyring.resolve(ctx.account_id, kms_key_id)
-                rec = replace(rec, kms_key_id=shown)
+                _, shown = self._resolve_key(ctx, kms_key_id)
+                if shown != rec.kms_key_id:
+                    rec = replace(rec, kms_key_id=shown)
+                    self._reencrypt_labelled(ctx, tx, rec)
             if description is not None:
                 rec = replace(rec, description=description)
             if type is not None:
@@ -543,6 +579,7 @@ class SecretsService:
                 if self._is_retry(tx, rec, version_id, secret_string, secret_binary):
                     return rec.arn, rec.name, version_id
                 self._new_version(
+                    ctx,
                     tx,
                     rec=rec,
                     version_id=version_id,
@@ -551,6 +588,24 @@ class SecretsService:
                     stages=[staging.AWSCURRENT],
                 )
         return rec.arn, rec.name, version_id if has_value else None
+
+    def _reencrypt_labelled(self, ctx: RequestContext, tx: WriteTx, rec: SecretRecord) -> None:
+        """After a key change, re-encrypt the AWSCURRENT, AWSPENDING and AWSPREVIOUS versions
+        under the new key, as AWS does; other versions stay under their old key. Versions
+        the caller cannot decrypt (no kms:Decrypt on the old key) are left as they are."""
+        labels = tx.labels(rec.pk)
+        wanted = {staging.AWSCURRENT, staging.AWSPENDING, staging.AWSPREVIOUS}
+        for version_id in sorted({v for label, v in labels.items() if label in wanted}):
+            version = tx.version(rec.pk, version_id)
+            if version is None or version.sealed is None:
+                continue
+            try:
+                string, binary = self._open(rec.arn, version, ctx)
+            except ServiceError:
+                continue
+            fresh = self._seal(ctx, rec, version_id, string, binary)
+            if fresh.sealed is not None:
+                tx.replace_sealed(rec.pk, version_id, fresh.sealed)
 
     def update_secret_version_stage(
         self,

@@ -339,6 +339,10 @@ class WriteTx(ReadTx, KmsWriteTx, Protocol):
 
     def delete_version(self, secret_pk: int, version_id: str) -> None: ...
 
+    def replace_sealed(self, secret_pk: int, version_id: str, sealed: bytes) -> None:
+        """Store a version's value re-encrypted (same plaintext, another key)."""
+        ...
+
     def set_labels(self, secret_pk: int, labels: dict[str, str]) -> None:
         """Replace the secret's whole label map."""
         ...

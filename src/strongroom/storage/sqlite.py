@@ -564,6 +564,12 @@ class _Tx(KmsTxMixin):
             ),
         )
 
+    def replace_sealed(self, secret_pk: int, version_id: str, sealed: bytes) -> None:
+        self._c.execute(
+            "UPDATE versions SET sealed = ? WHERE secret_pk = ? AND version_id = ?",
+            (sealed, secret_pk, version_id),
+        )
+
     def delete_version(self, secret_pk: int, version_id: str) -> None:
         self._c.execute(
             "DELETE FROM labels WHERE secret_pk = ? AND version_id = ?", (secret_pk, version_id)
