@@ -7,13 +7,14 @@ under a key whose policy lets them."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Server
+from conftest import Server, make_server
 
 
 def _doc(*statements: dict[str, Any]) -> str:
@@ -209,3 +210,63 @@ def test_another_account_reads_a_value_under_a_key_it_may_use(server: Server) ->
         "AccessDeniedException",
         "Access to KMS is not allowed",
     )
+
+
+@pytest.fixture(scope="module")
+def clocked(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A server of its own whose background clock (purger, key rotation) can be moved."""
+    tmp = tmp_path_factory.mktemp("kms-clocked")
+    offset = tmp / "offset"
+    offset.write_text("0")
+    srv = make_server(
+        tmp,
+        {
+            "STRONGROOM_PURGE__CLOCK_OFFSET_FILE": str(offset),
+            "STRONGROOM_PURGE__INTERVAL_SECONDS": "0.2",
+        },
+    )
+    srv.start()
+    yield srv, offset
+    srv.stop()
+
+
+def _wait(check: Any, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the background loop did not act in time")
+        time.sleep(0.1)
+
+
+def test_automatic_rotation_and_deletion_run_in_the_background(clocked: Any) -> None:
+    """When a rotation period passes the key gets new material (old values still read, new
+    ones use it); when a deletion date passes the key is gone and its secrets unreadable."""
+    server, offset = clocked
+    admin = Account(server)
+    key_id, _, alias = admin.key()
+    name = _name()
+    admin.sm.create_secret(Name=name, SecretString="old", KmsKeyId=alias)
+    admin.kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
+    assert admin.kms.list_key_rotations(KeyId=key_id)["Rotations"] == []
+    try:
+        offset.write_text(str(91 * 86400))
+        _wait(lambda: admin.kms.list_key_rotations(KeyId=key_id)["Rotations"] != [])
+        rotations = admin.kms.list_key_rotations(KeyId=key_id)["Rotations"]
+        assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
+        assert admin.sm.get_secret_value(SecretId=name)["SecretString"] == "old"
+        admin.sm.put_secret_value(SecretId=name, SecretString="new")
+        assert admin.sm.get_secret_value(SecretId=name)["SecretString"] == "new"
+        admin.kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+        offset.write_text(str(99 * 86400))
+
+        def gone() -> bool:
+            try:
+                admin.kms.describe_key(KeyId=key_id)
+            except ClientError as exc:
+                return exc.response["Error"]["Code"] == "NotFoundException"
+            return False
+
+        _wait(gone)
+        assert _error(lambda: admin.sm.get_secret_value(SecretId=name))[0] == "DecryptionFailure"
+    finally:
+        offset.write_text("0")

@@ -272,6 +272,9 @@ class StrongroomApp:
                     await loop.run_in_executor(
                         self._writer, self.components.kms.purge_due_keys, now
                     )
+                    await loop.run_in_executor(
+                        self._writer, self.components.kms.rotate_due_keys, now
+                    )
             except Exception:
                 log.exception("purger failed; will retry")
             await asyncio.sleep(interval)

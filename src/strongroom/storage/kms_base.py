@@ -98,6 +98,10 @@ class KmsReadTx(Protocol):
         """Ids of PendingDeletion keys whose deletion date is at or before ``now``."""
         ...
 
+    def kms_keys_due_for_rotation(self, now: float, limit: int) -> list[str]:
+        """Ids of enabled keys with automatic rotation whose next rotation is due."""
+        ...
+
     def kms_grants(self, key_id: str) -> list[KmsGrantRecord]:
         """The key's grants, oldest first."""
         ...

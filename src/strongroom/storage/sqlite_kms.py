@@ -115,6 +115,15 @@ class KmsTxMixin:
         ).fetchall()
         return [str(r[0]) for r in rows]
 
+    def kms_keys_due_for_rotation(self, now: float, limit: int) -> list[str]:
+        rows = self._c.execute(
+            "SELECT key_id FROM kms_keys WHERE key_state = 'Enabled' "
+            "AND next_rotation IS NOT NULL AND next_rotation <= ? "
+            "ORDER BY next_rotation LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def kms_grants(self, key_id: str) -> list[KmsGrantRecord]:
         rows = self._c.execute(
             f"SELECT {_GRANT_COLS} FROM kms_grants "  # noqa: S608 - fixed text
