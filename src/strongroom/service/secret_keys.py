@@ -82,22 +82,34 @@ class SecretKeys:
             "kms:EncryptionContext:SecretVersionId": version_id,
         }
 
+    def _check(
+        self,
+        ctx: RequestContext,
+        rec: KmsKeyRecord,
+        action: str,
+        failure: type[EncryptionFailed | DecryptionFailed],
+        extra: dict[str, ContextValue],
+    ) -> None:
+        """A customer managed key must be enabled (else ``failure`` with KMS's reason) and
+        the caller allowed ``kms:<action>`` on it (else AccessDenied, as AWS words it)."""
+        ref = self._kms.ref(rec)
+        try:
+            self._kms.usable(ref)
+        except InvalidRequest as exc:
+            reason = _CANT_ENCRYPT if failure is EncryptionFailed else _CANT_DECRYPT
+            raise failure(f"{reason} ({exc.message})") from None
+        if not self._kms.allowed(ctx, action, ref, extra=extra):
+            raise AccessDenied(KMS_NOT_ALLOWED)
+
     def check_encrypt(
         self, ctx: RequestContext, key_id: str, secret_arn: str, version_id: str
     ) -> None:
         """Before sealing a version under ``key_id``: EncryptionFailure for a key that is
         disabled or pending deletion, AccessDenied when the caller may not use it."""
         rec = self._record(key_id)
-        if rec is None or rec.key_manager != "CUSTOMER":
-            return
-        ref = self._kms.ref(rec)
-        try:
-            self._kms.usable(ref)
-        except InvalidRequest as exc:
-            raise EncryptionFailed(f"{_CANT_ENCRYPT} ({exc.message})") from None
-        extra = self._context(ctx, secret_arn, version_id)
-        if not self._kms.allowed(ctx, "GenerateDataKey", ref, extra=extra):
-            raise AccessDenied(KMS_NOT_ALLOWED)
+        if rec is not None and rec.key_manager == "CUSTOMER":
+            extra = self._context(ctx, secret_arn, version_id)
+            self._check(ctx, rec, "GenerateDataKey", EncryptionFailed, extra)
 
     def check_decrypt(
         self, ctx: RequestContext, key_id: str, secret_arn: str, version_id: str
@@ -110,16 +122,9 @@ class SecretKeys:
         rec = self._record(key_id)
         if rec is None:
             raise DecryptionFailed(f"{_CANT_DECRYPT} (the KMS key no longer exists)")
-        if rec.key_manager != "CUSTOMER":
-            return
-        ref = self._kms.ref(rec)
-        try:
-            self._kms.usable(ref)
-        except InvalidRequest as exc:
-            raise DecryptionFailed(f"{_CANT_DECRYPT} ({exc.message})") from None
-        extra = self._context(ctx, secret_arn, version_id)
-        if not self._kms.allowed(ctx, "Decrypt", ref, extra=extra):
-            raise AccessDenied(KMS_NOT_ALLOWED)
+        if rec.key_manager == "CUSTOMER":
+            extra = self._context(ctx, secret_arn, version_id)
+            self._check(ctx, rec, "Decrypt", DecryptionFailed, extra)
 
     def is_customer_key(self, key_id: str) -> bool:
         rec = self._record(key_id)
