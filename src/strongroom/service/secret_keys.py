@@ -125,7 +125,3 @@ class SecretKeys:
         if rec.key_manager == "CUSTOMER":
             extra = self._context(ctx, secret_arn, version_id)
             self._check(ctx, rec, "Decrypt", DecryptionFailed, extra)
-
-    def is_customer_key(self, key_id: str) -> bool:
-        rec = self._record(key_id)
-        return rec is not None and rec.key_manager == "CUSTOMER"
