@@ -1,0 +1,94 @@
+"""PostgreSQL alternating-users rotation: the master secret's login sets the password of the
+other user (``<username>_clone``, created on first use), as AWS's
+SecretsManagerRDSPostgreSQLRotationMultiUser template does."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from psycopg import sql
+
+from strongroom.rotators import _postgres, _steps
+
+__all__ = ["rotate"]
+
+logger = logging.getLogger(__name__)
+
+
+def rotate(
+    client: _steps.SecretsClient,
+    secret_id: str,
+    token: str,
+    step: str,
+    *,
+    exclude_characters: str = _steps.DEFAULT_EXCLUDE_CHARACTERS,
+    password_length: int = _steps.DEFAULT_PASSWORD_LENGTH,
+) -> None:
+    """Run one rotation ``step`` for version ``token`` of ``secret_id``.
+
+    The secret's JSON must name its master secret in ``masterarn``; that login (on the same
+    host) creates the clone and sets passwords. Raises ValueError or KeyError when the step
+    cannot be done; AWSCURRENT moves only in finishSecret.
+    """
+    if not _steps.should_run(client, secret_id, token, step):
+        return
+    engines = _postgres.ENGINES
+    if step == _steps.CREATE:
+        _steps.create_secret(
+            client,
+            secret_id,
+            token,
+            engines,
+            exclude_characters=exclude_characters,
+            password_length=password_length,
+            new_username=functools.partial(
+                _steps.alternate_username, max_length=_postgres.MAX_USERNAME
+            ),
+        )
+    elif step == _steps.SET:
+        _set_secret(client, secret_id, token)
+    elif step == _steps.TEST:
+        pending = _steps.get_secret_dict(client, secret_id, "AWSPENDING", engines, token)
+        _postgres.run_test_query(pending)
+        logger.info("testSecret: pending credentials of %s log in", secret_id)
+    else:
+        _steps.finish_secret(client, secret_id, token)
+
+
+def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> None:
+    engines = _postgres.ENGINES
+    current = _steps.get_secret_dict(client, secret_id, "AWSCURRENT", engines)
+    pending = _steps.get_secret_dict(client, secret_id, "AWSPENDING", engines, token)
+    conn = _postgres.connect(pending)
+    if conn is not None:
+        conn.close()
+        logger.info("setSecret: pending credentials of %s already set", secret_id)
+        return
+    # Before anything changes, AWSCURRENT must still log in.
+    conn = _postgres.connect(current)
+    if conn is None:
+        raise ValueError(f"unable to log into database with current secret of {secret_id}")
+    conn.close()
+    master = _steps.master_dict_for(client, secret_id, current, engines)
+    conn = _postgres.connect(master)
+    if conn is None:
+        raise ValueError(f"unable to log into database with the master secret of {secret_id}")
+    user = pending["username"]
+    with conn, conn.transaction():
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (user,)).fetchone()
+        if exists is None:
+            conn.execute(
+                _postgres.password_statement(conn, "CREATE ROLE", user, pending["password"])
+            )
+            # The clone gets the user's privileges by membership, as in the template.
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(current["username"]), sql.Identifier(user)
+                )
+            )
+        else:
+            conn.execute(
+                _postgres.password_statement(conn, "ALTER USER", user, pending["password"])
+            )
+    logger.info("setSecret: password of %s's pending user set by the master", secret_id)
