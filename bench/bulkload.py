@@ -9,6 +9,10 @@ Names follow ``secret_name(i)``: ``bench/g{i // 100:05d}/secret-{i:07d}``, so ev
 prefix ``bench/gNNNNN/`` holds 100 secrets at every data-set size (used by the ListSecrets
 name-filter test), and ``secret_value(i)`` is a GetSecretValue-sized JSON document.
 
+``load_key_material`` does the same for KMS keys: customer managed keys, each with several
+material versions, their material wrapped by the data dir's root key exactly as CreateKey and
+RotateKeyOnDemand wrap it (used by the root rotation benchmark).
+
 Usable as a module (``load(data_dir, account_id, n)``) or a script::
 
     .venv/bin/python bench/bulkload.py --data-dir D --access-key-id AKIA... --secrets 10000
@@ -29,6 +33,7 @@ from strongroom.domain import names, staging
 from strongroom.http.app import build
 from strongroom.settings import load_settings
 from strongroom.storage.base import SecretRecord, VersionRecord
+from strongroom.storage.kms_base import KmsKeyRecord
 
 GROUP_SIZE = 100
 DEFAULT_BATCH = 10_000
@@ -130,6 +135,84 @@ def load(
         "open_seconds": round(open_s, 3),
         "load_seconds": round(load_s, 3),
         "secrets_per_second": round(n / load_s, 1) if load_s > 0 else None,
+    }
+
+
+def key_id(i: int) -> str:
+    """The id of the i-th benchmark KMS key (a UUID, as CreateKey makes)."""
+    return str(uuid.UUID(int=0xB3AC_0000_0000_4000_8000_0000_0000_0000 + i))
+
+
+def load_key_material(
+    data_dir: str,
+    access_key_id: str,
+    rows: int,
+    *,
+    versions: int = 10,
+    batch: int = DEFAULT_BATCH,
+    region: str = "us-east-1",
+    progress: Callable[[int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Insert ``rows`` KMS key material rows: ``rows // versions`` customer managed keys
+    (default key policy, enabled) with ``versions`` material versions each, in the account
+    that owns ``access_key_id``. Each material is fresh random bytes wrapped by the root key
+    through the server's own ``KeyService.create_key_material`` (the CreateKey and
+    RotateKeyOnDemand path), ``batch`` rows per write transaction. No kms_rotations rows
+    are written (ListKeyRotations shows none): only the root-wrapped rows matter here.
+    """
+    if rows % versions:
+        raise ValueError("rows must be a multiple of versions")
+    settings = load_settings({}, None, {"data_dir": data_dir, "server": {"region": region}})
+    components = build(settings)
+    try:
+        key = components.identity.lookup(access_key_id)
+        if key is None:
+            raise SystemExit(f"unknown access key {access_key_id} in {data_dir}")
+        account_id = key.principal.account_id
+        keys = components.keyring.keys
+        storage = components.storage
+        t0 = time.perf_counter()
+        done = 0
+        per_batch = max(1, batch // versions)
+        n_keys = rows // versions
+        for lo in range(0, n_keys, per_batch):
+            hi = min(lo + per_batch, n_keys)
+            now = time.time()
+            with storage.write() as tx:
+                for i in range(lo, hi):
+                    kid = key_id(i)
+                    tx.insert_kms_key(
+                        KmsKeyRecord(
+                            key_id=kid,
+                            account_id=account_id,
+                            alias=None,
+                            created_at=now,
+                            description=f"bench key {i}",
+                            key_manager="CUSTOMER",
+                            key_state="Enabled",
+                            policy=None,
+                            deletion_date=None,
+                            pending_window_days=None,
+                            rotation_period_days=None,
+                            next_rotation=None,
+                            tags=(),
+                        )
+                    )
+                    for version in range(1, versions + 1):
+                        material = keys.create_key_material(kid, version)
+                        tx.insert_key_material(kid, version, material.blob)
+            done = hi * versions
+            if progress is not None:
+                progress(done, time.perf_counter() - t0)
+        load_s = time.perf_counter() - t0
+    finally:
+        components.storage.close()
+    return {
+        "keys": n_keys,
+        "versions_per_key": versions,
+        "rows": rows,
+        "load_seconds": round(load_s, 3),
+        "rows_per_second": round(rows / load_s, 1) if load_s > 0 else None,
     }
 
 

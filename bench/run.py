@@ -10,6 +10,10 @@ Default mode (``bench/run.py``):
   - GetSecretValue under realistic policies (``policy`` stage): a limited IAM user with a
     ten-statement identity policy reading secrets that carry a five-statement resource
     policy, against the administrator on the same secrets and on secrets without one,
+  - GetSecretValue of secrets under a customer managed KMS key vs under the AWS managed key
+    aws/secretsmanager (``cmk`` stage),
+  - GetSecretValue before and during ``strongroom root rotate`` over 100,000 root-wrapped
+    key material rows, then a restarted server reading them back (``rootrotate`` stage),
   - the baseline with per-request stdlib json vs orjson encoding,
   - moto_server GetSecretValue on the same data-set size (Strongroom/moto ratio).
 
@@ -82,7 +86,7 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 # refuse to start one whose signatures are older than this.
 MAX_SIGNATURE_AGE_S = 200.0
 
-STAGES = ("baseline", "get", "policy", "put", "json", "moto")
+STAGES = ("baseline", "get", "policy", "cmk", "put", "rootrotate", "json", "moto")
 
 # Targets from the brief (informational: a miss is reported, not an error).
 TARGETS = {
@@ -94,12 +98,22 @@ TARGETS = {
     "moto_ratio": 20.0,
     "scale_ratio": 1.3,
     "policy_ratio": 0.90,
+    "cmk_ratio": 0.95,
 }
 
 # The policy stage's three GetSecretValue tests (operation names in the results).
 POLICY_PLAIN = "GetSecretValue admin, no resource policy"
 POLICY_ADMIN = "GetSecretValue admin, resource policy"
 POLICY_USER = "GetSecretValue limited user, 10+5 statements"
+
+# The cmk stage's two GetSecretValue tests, and the alias of its customer managed key.
+CMK_DEFAULT = "GetSecretValue, aws/secretsmanager key"
+CMK_CUSTOMER = "GetSecretValue, customer managed key"
+CMK_ALIAS = "alias/bench-cmk"
+
+# The rootrotate stage's two GetSecretValue tests.
+ROTATE_BEFORE = "GetSecretValue before root rotation"
+ROTATE_DURING = "GetSecretValue during root rotation"
 
 
 class BenchError(RuntimeError):
@@ -543,26 +557,7 @@ def run_wrk(
     seconds: float,
     threads: int,
 ) -> tuple[dict[str, Any], str]:
-    for pool in (gets, puts):
-        if pool is not None and time.time() - pool.signed_at > MAX_SIGNATURE_AGE_S:
-            raise BenchError(f"signatures in {pool.path} are too old; re-sign before running")
-    threads = max(1, min(threads, connections))
-    argv = [
-        *pinned(CLIENT_CORE),
-        need("wrk"),
-        "-t", str(threads),
-        "-c", str(connections),
-        "-d", f"{seconds:g}s",
-        "--timeout", "10s",
-        "--latency",
-        "-s", str(LUA),
-        url,
-        "--",
-        str(gets.path) if gets else "-",
-        str(puts.path) if puts else "-",
-        str(threads),
-        str(put_every),
-    ]  # fmt: skip
+    argv = wrk_argv(url, gets, puts, put_every, connections, seconds, threads)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         argv,
@@ -588,6 +583,38 @@ def run_wrk(
     # Includes wrk's start-up (loading the request pools), so slightly high.
     result["wrk_cpu_pct"] = round(100 * wrk_cpu / (result["duration_s"] or 1), 1)
     return result, text
+
+
+def wrk_argv(
+    url: str,
+    gets: Pool | None,
+    puts: Pool | None,
+    put_every: int,
+    connections: int,
+    seconds: float,
+    threads: int,
+) -> list[str]:
+    """The pinned wrk command line for one run; refuses pools whose signatures are old."""
+    for pool in (gets, puts):
+        if pool is not None and time.time() - pool.signed_at > MAX_SIGNATURE_AGE_S:
+            raise BenchError(f"signatures in {pool.path} are too old; re-sign before running")
+    threads = max(1, min(threads, connections))
+    return [
+        *pinned(CLIENT_CORE),
+        need("wrk"),
+        "-t", str(threads),
+        "-c", str(connections),
+        "-d", f"{seconds:g}s",
+        "--timeout", "10s",
+        "--latency",
+        "-s", str(LUA),
+        url,
+        "--",
+        str(gets.path) if gets else "-",
+        str(puts.path) if puts else "-",
+        str(threads),
+        str(put_every),
+    ]  # fmt: skip
 
 
 # -- measurements ------------------------------------------------------------------------
@@ -1057,6 +1084,11 @@ def default_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> N
     if "policy" in stages:
         policy_stage(args, cfg, results, data_dir, account, get_names, rng)
 
+    # Stage 1c: secrets under a customer managed key vs the AWS managed key (creates 2 x
+    # --cmk-secrets secrets through the server, after the bulk-loaded secrets' reads).
+    if "cmk" in stages:
+        cmk_stage(args, cfg, results, data_dir, account)
+
     # Stage 2: durable writes and the 90/10 mix.
     for kind in servers if "put" in stages else []:
         make = strongroom_uvicorn if kind == "uvicorn" else strongroom_granian
@@ -1080,6 +1112,10 @@ def default_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> N
             )  # fmt: skip
             if args.profile and kind == "uvicorn":
                 profile(cfg, s, results, "PutSecretValue-c32", None, puts(), 1)
+
+    # Stage 2b: root key rotation under GetSecretValue load, in a data dir of its own.
+    if "rootrotate" in stages:
+        rootrotate_stage(args, cfg, results, rng)
 
     # Stage 3: JSON encoding cost in the fixed-response baseline.
     if "json" in stages and "uvicorn" in servers:
@@ -1244,6 +1280,334 @@ def _keep_best(results: Results, rounds: dict[str, list[dict[str, Any]]]) -> Non
         results.rows.append(best)
 
 
+def cmk_name(kind: str, i: int) -> str:
+    """Name of the i-th secret of the cmk stage; ``kind`` is "default" or "cmk"."""
+    return f"bench-cmk/{kind}/secret-{i:07d}"
+
+
+def sealed_key_ids(data_dir: Path, prefix: str) -> collections.Counter[str]:
+    """How many current versions of the secrets named ``prefix...`` are sealed under each
+    key id, read from the stored envelopes (what the server really encrypted with)."""
+    from strongroom.crypto.envelope import decode  # noqa: PLC0415 - only this stage needs it
+
+    conn = sqlite3.connect(f"file:{data_dir / 'strongroom.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        rows = conn.execute(
+            "SELECT v.sealed FROM secrets s JOIN versions v ON v.secret_pk = s.pk "
+            "WHERE s.name >= ? AND s.name < ?",
+            (prefix, prefix + "\uffff"),
+        ).fetchall()
+    finally:
+        conn.close()
+    return collections.Counter(decode(bytes(r[0])).key_id for r in rows)
+
+
+def set_up_cmk(
+    port: int, admin: Account, data_dir: Path, count: int, workers: int = 4
+) -> dict[str, Any]:
+    """Through the server, as the administrator: CreateKey and CreateAlias (``CMK_ALIAS``),
+    then ``count`` secrets under the AWS managed key and ``count`` with
+    ``KmsKeyId=CMK_ALIAS``, created alternately so both sets are laid out alike. Checks
+    that every version of the second set is sealed under the new key and none of the first."""
+    t0 = time.perf_counter()
+    kms = boto_client(port, admin, "kms")
+    sm = boto_client(port, admin)
+    key_id = kms.create_key(Description="bench: customer managed key")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=CMK_ALIAS, TargetKeyId=key_id)
+    items = [
+        (cmk_name(kind, i), i, kms_key)
+        for i in range(count)
+        for kind, kms_key in (("default", None), ("cmk", CMK_ALIAS))
+    ]
+
+    def create(item: tuple[str, int, str | None]) -> None:
+        name, i, kms_key = item
+        extra = {"KmsKeyId": kms_key} if kms_key else {}
+        sm.create_secret(Name=name, SecretString=bulkload.secret_value(i), **extra)
+
+    t1 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(create, items):
+            pass
+    created_s = time.perf_counter() - t1
+    under_cmk = sealed_key_ids(data_dir, "bench-cmk/cmk/")
+    under_default = sealed_key_ids(data_dir, "bench-cmk/default/")
+    if under_cmk != {key_id: count}:
+        raise BenchError(f"secrets created with {CMK_ALIAS} are sealed under {dict(under_cmk)}")
+    if len(under_default) != 1 or key_id in under_default or under_default.total() != count:
+        raise BenchError(f"secrets without KmsKeyId are sealed under {dict(under_default)}")
+    shown = sm.describe_secret(SecretId=cmk_name("cmk", 0)).get("KmsKeyId")
+    if shown != CMK_ALIAS:
+        raise BenchError(f"DescribeSecret shows KmsKeyId {shown!r}, not {CMK_ALIAS}")
+    if "KmsKeyId" in sm.describe_secret(SecretId=cmk_name("default", 0)):
+        raise BenchError("DescribeSecret shows a KmsKeyId for a secret under the AWS managed key")
+    for kind in ("default", "cmk"):
+        for i in {0, count - 1}:
+            got = sm.get_secret_value(SecretId=cmk_name(kind, i))["SecretString"]
+            if got != bulkload.secret_value(i):
+                raise BenchError(f"GetSecretValue of {cmk_name(kind, i)} returned the wrong value")
+    log(
+        f"cmk: key {key_id} ({CMK_ALIAS}); {2 * count:,} secrets created with boto3 in "
+        f"{created_s:.1f} s ({2 * count / created_s:,.0f}/s, {workers} client threads)"
+    )
+    return {
+        "key_id": key_id,
+        "alias": CMK_ALIAS,
+        "default_key_id": next(iter(under_default)),
+        "secrets_per_key": count,
+        "create_seconds": round(created_s, 1),
+        "creates_per_second": round(2 * count / created_s, 1),
+        "setup_seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def cmk_stage(
+    args: argparse.Namespace,
+    cfg: Settings,
+    results: Results,
+    data_dir: Path,
+    account: Account,
+) -> None:
+    """GetSecretValue of secrets under (a) the AWS managed key and (b) a customer managed
+    key (its key policy and state checked on every read), same number of distinct secrets,
+    at the get test's concurrency levels. (a) and (b) alternate, ``--repeat`` rounds, best
+    run of each kept. The key and secrets are created in the first server's run."""
+    count = args.cmk_secrets
+    default_names = [cmk_name("default", i) for i in range(count)]
+    cmk_names = [cmk_name("cmk", i) for i in range(count)]
+    for kind in args.servers:
+        make = strongroom_uvicorn if kind == "uvicorn" else strongroom_granian
+        with running(make(cfg.workdir, data_dir, "-cmk")) as s:
+            if "cmk" not in results.info:
+                results.info["cmk"] = set_up_cmk(s.port, account, data_dir, count)
+            signer = Signer(account, s.port)
+            tests = (
+                (CMK_DEFAULT, pools_for(cfg, signer, default_names, "cmk-default")),
+                (CMK_CUSTOMER, pools_for(cfg, signer, cmk_names, "cmk-customer")),
+            )
+            once = replace(cfg, repeat=1)
+            for c in (4, 32):
+                rounds: dict[str, list[dict[str, Any]]] = {op: [] for op, _ in tests}
+                for _ in range(cfg.repeat):
+                    for op, gets in tests:
+                        row = measure(
+                            results, once, s, label=_label(kind, "strongroom", op),
+                            connections=c, gets=gets,
+                        )  # fmt: skip
+                        rounds[op].append(row)
+                if cfg.repeat > 1:
+                    _keep_best(results, rounds)
+            if args.profile and kind == "uvicorn":
+                profile(cfg, s, results, "GetSecretValue-cmk-c32", tests[1][1](), None, 0)
+
+
+def count_root_wrapped(data_dir: Path) -> dict[str, int]:
+    """Rows per table that ``strongroom root rotate`` re-wraps."""
+    conn = sqlite3.connect(f"file:{data_dir / 'strongroom.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        return {
+            table: int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+            for table in ("kms_key_material", "access_keys", "iam_sessions")
+        }
+    finally:
+        conn.close()
+
+
+def root_key_id(data_dir: Path) -> str:
+    """The active file root key's id, refusing a data dir left mid-rotation."""
+    from strongroom.crypto.rootkey import FileRootKey  # noqa: PLC0415 - only this stage
+
+    path = data_dir / "root.key"
+    leftovers = [
+        p.name for p in (data_dir / "root.key.next", data_dir / "root.key.old") if p.exists()
+    ]
+    if leftovers:
+        raise BenchError(f"root key files left by an unfinished rotation: {leftovers}")
+    return FileRootKey.load(path).key_id
+
+
+def rotate_under_load(
+    args: argparse.Namespace, cfg: Settings, server: Server, pool: Pool, data_dir: Path
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Start a GetSecretValue wrk run, after ``--rootrotate-lead`` seconds run ``strongroom
+    root rotate`` (pinned to the server's core, at its priority), and stop wrk with SIGINT
+    (wrk then reports as at the end of a run) when the rotation exits.
+
+    Returns (wrk row, rotation facts, wrk output). The wrk run has to end within the
+    signatures' 5-minute window, which bounds the rotation's time."""
+    connections = args.rootrotate_conns
+    budget = 290.0 - (time.time() - pool.signed_at)
+    argv = wrk_argv(server.url, pool, None, 0, connections, budget, cfg.threads)
+    rotate_argv = [
+        *pinned(SERVER_CORE),
+        need(BIN / "strongroom"), "root", "rotate", "--data-dir", str(data_dir),
+        "--grace-seconds", f"{args.rootrotate_grace:g}",
+        "--batch-size", str(args.rootrotate_batch),
+    ]  # fmt: skip
+    cpu_before = server.cpu_seconds()
+    core0_before = core_ticks(SERVER_CORE)
+    log(
+        f"measuring GetSecretValue c={connections} during `strongroom root rotate` "
+        f"(batch {args.rootrotate_batch}, grace {args.rootrotate_grace:g} s)"
+    )
+    wrk = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    set_group_priority(wrk.pid)
+    try:
+        time.sleep(args.rootrotate_lead)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        rot = subprocess.Popen(
+            rotate_argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        set_group_priority(rot.pid)
+        try:
+            rot_out = rot.communicate(timeout=max(10.0, budget - args.rootrotate_lead - 5))[0]
+        except subprocess.TimeoutExpired as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(rot.pid, signal.SIGKILL)
+            rot.wait(10)
+            raise BenchError(
+                "root rotation outlasted the signatures' window; lower --rootrotate-rows "
+                "(the data dir is left mid-rotation)"
+            ) from exc
+        wall = time.monotonic() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk is not reaped yet
+        if wrk.poll() is None:
+            wrk.send_signal(signal.SIGINT)
+        text = wrk.communicate(timeout=60)[0]
+    finally:
+        if wrk.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(wrk.pid, signal.SIGKILL)
+            wrk.wait(10)
+    if rot.returncode != 0:
+        raise BenchError(f"strongroom root rotate failed ({rot.returncode}):\n{rot_out[-3000:]}")
+    m = re.search(r"(\d+) blobs re-wrapped", rot_out)
+    if not m:
+        raise BenchError(f"strongroom root rotate printed no count:\n{rot_out[-3000:]}")
+    rewrapped = int(m[1])
+    row = parse_wrk(text)
+    cpu = server.cpu_seconds() - cpu_before
+    core0 = [a - b for a, b in zip(core_ticks(SERVER_CORE), core0_before, strict=True)]
+    row["server_cpu_pct"] = round(100 * cpu / (row["duration_s"] or 1), 1)
+    # Here "other load" includes the rotation itself, which runs on the server's core.
+    row["other_load_core0_pct"] = round(max(0.0, 100 * (core0[0] - cpu) / (core0[1] or 1)), 1)
+    rot_cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
+    grace = 2 * args.rootrotate_grace
+    facts = {
+        "rotation_seconds": round(wall, 2),
+        "rotation_cpu_seconds": round(rot_cpu, 2),
+        "grace_seconds_included": grace,
+        "rewrapped": rewrapped,
+        "rewrapped_per_second": round(rewrapped / wall, 1),
+        "rewrapped_per_second_excluding_grace": round(rewrapped / max(wall - grace, 1e-9), 1),
+        "rotate_output": rot_out.strip()[-500:],
+    }
+    log(
+        f"  rotation: {rewrapped:,} blobs re-wrapped in {wall:.1f} s "
+        f"({rewrapped / wall:,.0f}/s; rotation CPU {rot_cpu:.1f} s); during it "
+        f"{row['rps']:,.0f} req/s, p99 {row['p99_ms']:.2f} ms, server CPU "
+        f"{row['server_cpu_pct']:.0f}%, non-200 {row['non200']}, socket errors "
+        f"{row['socket_errors']}"
+    )
+    return row, facts, text
+
+
+def rootrotate_stage(
+    args: argparse.Namespace, cfg: Settings, results: Results, rng: random.Random
+) -> None:
+    """Root key rotation while serving: a fresh data dir with N secrets and
+    ``--rootrotate-rows`` KMS key material rows wrapped by the file root key, GetSecretValue
+    at ``--rootrotate-conns`` before and during ``strongroom root rotate``, then a restarted
+    server must read every sampled secret and decrypt what the old root's keys encrypted."""
+    n = args.secrets
+    data_dir, account, _ = fresh_data_set(cfg.workdir, "rootrotate", n)
+    rows = args.rootrotate_rows
+    log(f"inserting {rows:,} KMS key material rows ({args.rootrotate_versions} per key)")
+    load = bulkload.load_key_material(
+        str(data_dir), account.access_key_id, rows, versions=args.rootrotate_versions
+    )
+    log(f"  {rows:,} rows in {load['load_seconds']:.1f} s ({load['rows_per_second']:,.0f}/s)")
+    wrapped = count_root_wrapped(data_dir)
+    old_root = root_key_id(data_dir)
+    info: dict[str, Any] = {"material_load": load, "root_wrapped_rows": wrapped}
+    results.info["rootrotate"] = info
+    names = [bulkload.secret_name(i) for i in rng.sample(range(n), min(n, cfg.get_distinct))]
+    n_keys = load["keys"]
+    sample_keys = [bulkload.key_id(i) for i in rng.sample(range(n_keys), min(n_keys, 20))]
+    context = {"bench": "rootrotate"}
+    label = ("uvicorn", "strongroom")
+    t0 = time.perf_counter()
+    with running(strongroom_uvicorn(cfg.workdir, data_dir, "-rootrotate")) as s:
+        info["server_start_seconds_before"] = round(time.perf_counter() - t0, 2)
+        sanity_check(s.port, account, n)
+        kms = boto_client(s.port, account, "kms")
+        blobs = {
+            k: kms.encrypt(KeyId=k, Plaintext=k.encode(), EncryptionContext=context)[
+                "CiphertextBlob"
+            ]
+            for k in sample_keys
+        }
+        gets = pools_for(cfg, Signer(account, s.port), names, "rootrotate")
+        measure(
+            results, cfg, s, label=_label(*label, ROTATE_BEFORE),
+            connections=args.rootrotate_conns, gets=gets,
+        )  # fmt: skip
+        row, facts, text = rotate_under_load(args, cfg, s, gets(), data_dir)
+        info.update(facts)
+        results.rows.append(
+            {**_label(*label, ROTATE_DURING), "connections": args.rootrotate_conns, **row}
+        )
+        bad = row["non200"] + row["socket_errors"]
+        if bad:
+            raise BenchError(
+                f"{bad} failed GetSecretValue during root rotation "
+                f"(first: {row['first_bad']})\n{text}"
+            )
+        # The running server follows the rotation: a key created now is wrapped under the
+        # new root (else the restarted server below could not load it).
+        late = kms.create_key(Description="bench: created after root rotation")
+        late_id = late["KeyMetadata"]["KeyId"]
+        blobs[late_id] = kms.encrypt(KeyId=late_id, Plaintext=late_id.encode(),
+                                     EncryptionContext=context)["CiphertextBlob"]  # fmt: skip
+    new_root = root_key_id(data_dir)
+    if new_root == old_root:
+        raise BenchError("root rotate finished but the active root key is unchanged")
+    info["root_key_ids"] = {"before": old_root, "after": new_root}
+    t0 = time.perf_counter()
+    with running(strongroom_uvicorn(cfg.workdir, data_dir, "-rootrotate-after")) as s:
+        info["server_start_seconds_after"] = round(time.perf_counter() - t0, 2)
+        sm = boto_client(s.port, account)
+        for name in names:
+            got = sm.get_secret_value(SecretId=name)["SecretString"]
+            if got != bulkload.secret_value(bulkload_index(name)):
+                raise BenchError(f"after root rotation, {name} reads a wrong value")
+        kms = boto_client(s.port, account, "kms")
+        for k, blob in blobs.items():
+            out = kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)
+            if out["Plaintext"] != k.encode() or not out["KeyId"].endswith(k):
+                raise BenchError(f"after root rotation, a ciphertext of key {k} decrypts wrongly")
+    info["verified_after_restart"] = {"secrets": len(names), "kms_ciphertexts": len(blobs)}
+    log(
+        f"after rotation and restart: {len(names):,} secrets and {len(blobs)} KMS "
+        f"ciphertexts read back; root {old_root} -> {new_root}"
+    )
+    if not args.keep_data:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def moto_stage(
     args: argparse.Namespace, cfg: Settings, results: Results, rng: random.Random
 ) -> None:
@@ -1385,6 +1749,29 @@ def report(args: argparse.Namespace, results: Results) -> str:
         )
     if info.get("scale_loads"):
         add("")
+    if "cmk" in info:
+        ck = info["cmk"]
+        add(
+            f"cmk stage: key {ck['key_id']} ({ck['alias']}); {ck['secrets_per_key']:,} secrets "
+            f"under it and {ck['secrets_per_key']:,} under aws/secretsmanager, created with "
+            f"boto3 in {ck['create_seconds']:.1f} s ({ck['creates_per_second']:,.0f}/s)."
+        )
+        add("")
+    if "rotation_seconds" in info.get("rootrotate", {}):
+        rr = info["rootrotate"]
+        ld = rr["material_load"]
+        add(
+            f"Root rotation: {sum(rr['root_wrapped_rows'].values()):,} root-wrapped rows "
+            f"({rr['root_wrapped_rows']}; {ld['keys']:,} keys x {ld['versions_per_key']} "
+            f"material versions inserted in {ld['load_seconds']:.1f} s); "
+            f"`strongroom root rotate` re-wrapped {rr['rewrapped']:,} in "
+            f"{rr['rotation_seconds']:.1f} s wall ({rr['rewrapped_per_second']:,.0f} rows/s; "
+            f"{rr['grace_seconds_included']:g} s of grace sleeps included; rotation CPU "
+            f"{rr['rotation_cpu_seconds']:.1f} s, on the server's core). Server start-up "
+            f"{rr['server_start_seconds_before']:.1f} s before, "
+            f"{rr.get('server_start_seconds_after', float('nan')):.1f} s after."
+        )
+        add("")
     has_scale = any("secrets" in r for r in results.rows)
     head = (
         "| server | app | operation |"
@@ -1439,7 +1826,12 @@ def compute_checks(results: Results) -> list[dict[str, Any]]:
     def add(
         check: str, measured: float | None, target: str, ok: bool | None, unit: str = ""
     ) -> None:
-        text = "-" if measured is None else f"{measured:,.2f}{unit}"
+        if measured is None:
+            text = "-"
+        elif isinstance(measured, int):
+            text = f"{measured:,}{unit}"  # a count
+        else:
+            text = f"{measured:,.2f}{unit}"
         checks.append(
             {"check": check, "measured": text, "target": target, "ok": ok, "value": measured}
         )
@@ -1522,6 +1914,46 @@ def compute_checks(results: Results) -> list[dict[str, Any]]:
                     None,
                     "x",
                 )
+        for c in (4, 32):
+            aws = row(server=server, op=CMK_DEFAULT, connections=c)
+            mine = row(server=server, op=CMK_CUSTOMER, connections=c)
+            if aws and mine:
+                ratio = mine["rps"] / aws["rps"]
+                add(
+                    f"{server}: customer managed / aws/secretsmanager key, "
+                    f"GetSecretValue req/s, c={c}",
+                    ratio,
+                    f">= {TARGETS['cmk_ratio']:.2f}",
+                    ratio >= TARGETS["cmk_ratio"],
+                    "x",
+                )
+                add(
+                    f"{server}: customer managed / aws/secretsmanager key p99, c={c}",
+                    mine["p99_ms"] / aws["p99_ms"],
+                    "(info)",
+                    None,
+                    "x",
+                )
+    before = row(op=ROTATE_BEFORE)
+    during = row(op=ROTATE_DURING)
+    if during:
+        errors = during["non200"] + during["socket_errors"]
+        add("failed GetSecretValue during root rotation", errors, "= 0", errors == 0)
+    if before and during:
+        add(
+            "GetSecretValue req/s during / before root rotation",
+            during["rps"] / before["rps"],
+            "(info)",
+            None,
+            "x",
+        )
+        add(
+            "GetSecretValue p99 during / before root rotation",
+            during["p99_ms"] / before["p99_ms"],
+            "(info)",
+            None,
+            "x",
+        )
     sizes = sorted({r["secrets"] for r in results.rows if "secrets" in r})
     if len(sizes) >= 2:
         small, big = sizes[0], sizes[-1]
@@ -1619,8 +2051,41 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=list(STAGES),
         choices=list(STAGES),
         help="default-mode stages to run: baseline (fixed-response app), get, policy "
-        "(GetSecretValue by a limited user under 10+5 policy statements vs the admin), put "
-        "(with the 90/10 mix), json (json vs orjson baseline), moto",
+        "(GetSecretValue by a limited user under 10+5 policy statements vs the admin), cmk "
+        "(secrets under a customer managed key vs aws/secretsmanager), put (with the 90/10 "
+        "mix), rootrotate (GetSecretValue during `strongroom root rotate`), json (json vs "
+        "orjson baseline), moto",
+    )
+    p.add_argument(
+        "--cmk-secrets",
+        type=int,
+        default=2000,
+        help="cmk stage: secrets created under each of the two keys (all of them are read)",
+    )
+    p.add_argument(
+        "--rootrotate-rows",
+        type=int,
+        default=100_000,
+        help="rootrotate stage: KMS key material rows wrapped by the root key",
+    )
+    p.add_argument(
+        "--rootrotate-versions", type=int, default=10, help="rootrotate: material versions per key"
+    )
+    p.add_argument(
+        "--rootrotate-batch", type=int, default=100, help="rootrotate: root rotate --batch-size"
+    )
+    p.add_argument(
+        "--rootrotate-grace",
+        type=float,
+        default=0.5,
+        help="rootrotate: root rotate --grace-seconds (slept twice)",
+    )
+    p.add_argument("--rootrotate-conns", type=int, default=32, help="rootrotate: wrk connections")
+    p.add_argument(
+        "--rootrotate-lead",
+        type=float,
+        default=1.0,
+        help="rootrotate: seconds of load before the rotation starts",
     )
     p.add_argument(
         "--moto-secrets",
@@ -1638,6 +2103,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.secrets < 1 or args.get_distinct < 1 or args.put_requests < 100:
         p.error("--secrets and --get-distinct must be positive, --put-requests >= 100")
+    if args.cmk_secrets < 1 or args.rootrotate_versions < 1 or args.rootrotate_batch < 1:
+        p.error("--cmk-secrets, --rootrotate-versions and --rootrotate-batch must be positive")
+    if args.rootrotate_rows < args.rootrotate_versions or (
+        args.rootrotate_rows % args.rootrotate_versions
+    ):
+        p.error("--rootrotate-rows must be a positive multiple of --rootrotate-versions")
     if not 1 <= args.seconds <= 300 or not 0 <= args.warmup <= 60 or not 1 <= args.repeat <= 10:
         p.error("--seconds must be 1..300, --warmup 0..60 and --repeat 1..10")
     return args

@@ -174,6 +174,11 @@ class Authorizer:
             self._subjects[key] = subject
         return subject
 
+    def unrestricted(self, principal: Principal) -> bool:
+        """The caller's policies are nothing but unconditional Allow-everything (no
+        boundary, no session policy): any identity-side evaluation would allow."""
+        return self._subject(principal).unrestricted
+
     def policies_for(
         self, principal: Principal
     ) -> tuple[
