@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "CryptoSettings",
     "PurgeSettings",
+    "RotationSettings",
     "ServerSettings",
     "Settings",
     "SettingsError",
@@ -95,6 +96,21 @@ class PurgeSettings:
 
 
 @dataclass(frozen=True)
+class RotationSettings:
+    """Secret rotation: the due-rotation scheduler and testing aids."""
+
+    workers: int = 2
+    """How many scheduled rotations run at once."""
+    batch: int = 20
+    """How many due rotations one scheduler tick claims at most."""
+    allow_test_functions: bool = False
+    """Testing aid: honour ``test_module`` (never turn on in production)."""
+    test_module: str = ""
+    """Testing aid: a Python module imported at start whose ``register(registry)`` adds
+    rotation functions; only with ``allow_test_functions``."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the server needs, loaded once in the CLI and passed down."""
 
@@ -104,6 +120,7 @@ class Settings:
     storage: StorageSettings = field(default_factory=StorageSettings)
     crypto: CryptoSettings = field(default_factory=CryptoSettings)
     purge: PurgeSettings = field(default_factory=PurgeSettings)
+    rotation: RotationSettings = field(default_factory=RotationSettings)
 
     def path(self, p: str) -> Path:
         """Resolve ``p`` against the data directory unless it is absolute."""

@@ -453,13 +453,14 @@ def test_resource_policy_lifecycle(sm: Any, server: Any) -> None:
     assert "ResourcePolicy" not in sm.get_resource_policy(SecretId=name)
 
 
-def test_rotation_and_replication_answer_clearly(sm: Any) -> None:
-    """Operations of later issues fail with a clear message, never a fake success."""
+def test_replication_answers_clearly_and_unknown_rotation_functions_are_refused(sm: Any) -> None:
+    """Operations of later issues fail with a clear message, never a fake success; rotation
+    with a function this server cannot invoke is refused as AWS refuses it."""
     name = _name()
     sm.create_secret(Name=name, SecretString="v")
     with pytest.raises(ClientError) as exc:
         sm.rotate_secret(SecretId=name, RotationLambdaARN="arn:aws:lambda:us-east-1:1:function:f")
-    assert "not supported" in exc.value.response["Error"]["Message"]
+    assert _code(exc) == "AccessDeniedException"
     with pytest.raises(ClientError) as exc:
         sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "eu-west-1"}])
     assert "not supported" in exc.value.response["Error"]["Message"]

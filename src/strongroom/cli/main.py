@@ -15,6 +15,7 @@ import click
 from strongroom.cli.explain import print_explanation
 from strongroom.cli.hsm import pkcs11_group
 from strongroom.cli.root import open_components, operator, root, unseal
+from strongroom.cli.rotation import rotation
 from strongroom.cli.runner import InsecureListen, serve
 from strongroom.crypto.rootkey import RootKeyError
 from strongroom.crypto.tls import self_signed
@@ -215,6 +216,7 @@ main.add_command(pkcs11_group)
 main.add_command(operator)
 main.add_command(unseal)
 main.add_command(root)
+main.add_command(rotation)
 
 
 if __name__ == "__main__":

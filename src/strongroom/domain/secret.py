@@ -41,6 +41,11 @@ class SecretMeta:
     deleted_at: float | None
     tags: tuple[tuple[str, str], ...]
     versions_to_stages: dict[str, list[str]]
+    rotation_enabled: bool | None = None  # None: RotateSecret was never called
+    rotation_lambda_arn: str | None = None
+    rotation_rules: dict[str, object] | None = None
+    last_rotated_at: float | None = None
+    next_rotation_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,8 @@ from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
 from strongroom.service.kms import KmsService
 from strongroom.service.policies import ResourcePolicyService
+from strongroom.service.rotation import RotationRegistry, RotationService
+from strongroom.service.rotation_client import RotationClient
 from strongroom.service.secret_keys import SecretKeys
 from strongroom.service.secrets import SecretsService
 from strongroom.service.sts import StsService
@@ -79,6 +82,7 @@ class Components:
     clock: Clock
     purge_clock: Clock  # the clock plus the testing offset, when one is configured
     kms: KmsService | None = None  # the KMS-compatible key service (TrentService.*)
+    rotation: RotationService | None = None  # RotateSecret, CancelRotateSecret, the scheduler
 
 
 SEALED_ROOTS = frozenset({"passphrase", "shamir"})
@@ -152,6 +156,12 @@ def build(
         storage, Envelope(keys), keyring, clock, authz, secret_keys=secret_keys
     )
     policies = ResourcePolicyService(storage, authz)
+    region = settings.server.region
+    registry = RotationRegistry(lambda account: RotationClient(secrets, account, region))
+    if settings.rotation.allow_test_functions and settings.rotation.test_module:
+        importlib.import_module(settings.rotation.test_module).register(registry)
+    # Rotation runs on the purger's clock, so the testing offset moves schedules too.
+    rotation = RotationService(storage, authz, purge_clock, registry)
     return Components(
         settings,
         storage,
@@ -164,6 +174,7 @@ def build(
         clock,
         purge_clock,
         kms,
+        rotation,
     )
 
 
@@ -174,6 +185,9 @@ class StrongroomApp:
         self.components = components
         settings = components.settings
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="strongroom-writer")
+        self._rotators = ThreadPoolExecutor(
+            max_workers=max(1, settings.rotation.workers), thread_name_prefix="strongroom-rotation"
+        )
         self._purge_clock = components.purge_clock
         verifier = SigV4Verifier(
             settings.server.region, components.identity.secret_for, components.clock
@@ -209,6 +223,7 @@ class StrongroomApp:
                 "secrets": components.secrets,
                 "policies": components.policies,
                 **({"kms": components.kms} if components.kms is not None else {}),
+                **({"rotation": components.rotation} if components.rotation else {}),
             },
             kms_model=load_kms_model(),
             region=settings.server.region,
@@ -255,6 +270,7 @@ class StrongroomApp:
         await loop.run_in_executor(self._writer, self.components.secrets.flush_access_days)
         await loop.run_in_executor(self._writer, self.components.identity.flush_use)
         self._writer.shutdown(wait=True)
+        self._rotators.shutdown(wait=True)
         self.components.storage.close()
 
     async def _purge_loop(self) -> None:
@@ -277,7 +293,22 @@ class StrongroomApp:
                     )
             except Exception:
                 log.exception("purger failed; will retry")
+            await self._rotate_due(loop)
             await asyncio.sleep(interval)
+
+    async def _rotate_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        """One scheduler tick: claim the due rotations and run them in the rotation pool."""
+        rotation = self.components.rotation
+        if rotation is None:
+            return
+        try:
+            now = self._purge_clock.now()
+            batch = self.components.settings.rotation.batch
+            await loop.run_in_executor(
+                None, functools.partial(rotation.run_due, now, batch, self._rotators)
+            )
+        except Exception:
+            log.exception("rotation scheduler failed; will retry")
 
     async def _flush_loop(self) -> None:
         loop = asyncio.get_running_loop()

@@ -41,6 +41,16 @@ def _meta(meta: SecretMeta, stages_key: str) -> dict[str, Any]:
         out["KmsKeyId"] = meta.kms_key_id
     if meta.secret_type is not None:
         out["Type"] = meta.secret_type
+    if meta.rotation_enabled is not None:
+        out["RotationEnabled"] = meta.rotation_enabled
+    if meta.rotation_lambda_arn is not None:
+        out["RotationLambdaARN"] = meta.rotation_lambda_arn
+    if meta.rotation_rules is not None:
+        out["RotationRules"] = meta.rotation_rules
+    if meta.last_rotated_at is not None:
+        out["LastRotatedDate"] = meta.last_rotated_at
+    if meta.next_rotation_at is not None:
+        out["NextRotationDate"] = meta.next_rotation_at
     out["LastChangedDate"] = meta.last_changed_at
     if meta.last_accessed_day is not None:
         out["LastAccessedDate"] = day_start(meta.last_accessed_day)
@@ -154,7 +164,7 @@ class Operation:
     writes: bool
     output: Callable[[Any], dict[str, Any]]
     needs_context: bool = True
-    service: str = "secrets"  # which service object serves it: "secrets" or "policies"
+    service: str = "secrets"  # which service object serves it: secrets, policies, rotation
 
 
 OPERATIONS: Mapping[str, Operation] = {
@@ -183,14 +193,15 @@ OPERATIONS: Mapping[str, Operation] = {
     "ValidateResourcePolicy": Operation(
         "validate_resource_policy", False, _validate, service="policies"
     ),
+    "RotateSecret": Operation("rotate_secret", True, _arn_name_version, service="rotation"),
+    "CancelRotateSecret": Operation(
+        "cancel_rotate_secret", True, _arn_name_version, service="rotation"
+    ),
 }
 
 # Served by later issues; until then they answer with a clear error, never a fake success.
-_NO_ROTATION = "Rotation is not supported by this Strongroom server yet."
 _NO_REPLICATION = "Replication is not supported by this Strongroom server yet."
 LATER: Mapping[str, str] = {
-    "RotateSecret": _NO_ROTATION,
-    "CancelRotateSecret": _NO_ROTATION,
     "ReplicateSecretToRegions": _NO_REPLICATION,
     "RemoveRegionsFromReplication": _NO_REPLICATION,
     "StopReplicationToReplica": _NO_REPLICATION,

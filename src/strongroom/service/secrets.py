@@ -45,6 +45,7 @@ from strongroom.service.lookup import (
     get_secret,
 )
 from strongroom.service.paging import decode_token, encode_token, page
+from strongroom.service.rotation import schedule_of
 from strongroom.service.secret_keys import SecretKeys
 from strongroom.storage.base import ListQuery, ReadTx, SecretRecord, Storage, VersionRecord, WriteTx
 
@@ -169,7 +170,7 @@ class SecretsService:
 
     def _is_retry(
         self,
-        tx: ReadTx,
+        tx: WriteTx,
         rec: SecretRecord,
         version_id: str,
         string: str | None,
@@ -179,6 +180,10 @@ class SecretsService:
         AlreadyExists when it exists with another value; False when it is new."""
         existing = tx.version(rec.pk, version_id)
         if existing is None:
+            return False
+        if existing.sealed is None:
+            # The valueless AWSPENDING version RotateSecret made: createSecret fills it in.
+            tx.delete_version(rec.pk, version_id)
             return False
         if not self._same_value(rec, existing, string, binary):
             raise AlreadyExists(
@@ -655,7 +660,19 @@ class SecretsService:
             rec = get_secret(
                 tx, ctx, secret_id, authz=self._authz, action="secretsmanager:DescribeSecret"
             )
-            return self._meta(rec, tx.labels(rec.pk))
+            meta = self._meta(rec, tx.labels(rec.pk))
+            rot = tx.rotation(rec.pk)
+        if rot is None:
+            return meta
+        sched = schedule_of(rot.rules)
+        return replace(
+            meta,
+            rotation_enabled=rot.enabled,
+            rotation_lambda_arn=rot.lambda_arn,
+            rotation_rules=sched.rules() if sched is not None else None,
+            last_rotated_at=rot.last_rotated_at,
+            next_rotation_at=rot.next_rotation_at if rot.enabled else None,
+        )
 
     def list_secrets(
         self,

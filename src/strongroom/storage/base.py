@@ -28,6 +28,8 @@ __all__ = [
     "PolicyVersionRecord",
     "ReadTx",
     "RoleRecord",
+    "RotationAttempt",
+    "RotationRecord",
     "SecretRecord",
     "SessionRecord",
     "StagedValue",
@@ -67,6 +69,31 @@ class VersionRecord:
     kind: str  # "string" or "binary"
     created_at: float
     last_accessed_day: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RotationRecord:
+    """A secret's rotation configuration. ``rules`` is RotationRules as JSON text;
+    ``next_rotation_at`` is when the scheduler next picks the secret up (None: never)."""
+
+    secret_pk: int
+    lambda_arn: str | None
+    rules: str | None
+    enabled: bool
+    last_rotated_at: float | None
+    next_rotation_at: float | None
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class RotationAttempt:
+    """One line of a secret's rotation history: a step (or a whole rotation) and how it went."""
+
+    version_id: str
+    step: str
+    outcome: str  # "started" | "ok" | "failed"
+    detail: str | None
+    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +348,19 @@ class ReadTx(KmsReadTx, Protocol):
         """pks of secrets whose recovery window ended at or before ``now``."""
         ...
 
+    def rotation(self, secret_pk: int) -> RotationRecord | None:
+        """The secret's rotation configuration, if RotateSecret was ever called on it."""
+        ...
+
+    def due_rotations(self, now: float, limit: int) -> list[RotationRecord]:
+        """Up to ``limit`` enabled rotations whose next_rotation_at is at or before ``now``,
+        earliest first."""
+        ...
+
+    def rotation_history(self, secret_pk: int, limit: int) -> list[RotationAttempt]:
+        """The latest ``limit`` history lines of a secret, oldest first."""
+        ...
+
 
 class WriteTx(ReadTx, KmsWriteTx, Protocol):
     """Reads and writes inside one atomic, durable transaction."""
@@ -350,6 +390,19 @@ class WriteTx(ReadTx, KmsWriteTx, Protocol):
     def put_policy(self, secret_pk: int, name: str, document: str) -> None: ...
 
     def delete_policy(self, secret_pk: int, name: str) -> None: ...
+
+    def put_rotation(self, record: RotationRecord) -> None:
+        """Insert or replace the rotation configuration of ``record.secret_pk``."""
+        ...
+
+    def claim_rotation(self, secret_pk: int, expected_next: float, next_at: float) -> bool:
+        """Move next_rotation_at from ``expected_next`` to ``next_at``; False when another
+        process moved it first (so a due rotation is claimed exactly once)."""
+        ...
+
+    def add_rotation_attempt(self, secret_pk: int, attempt: RotationAttempt) -> None:
+        """Append one history line."""
+        ...
 
     def touch_changed(self, secret_pk: int, when: float) -> None:
         """Set only LastChangedDate (the common metadata change of a new version)."""

@@ -25,6 +25,8 @@ from strongroom.storage.base import (
     ManagedPolicyRecord,
     PolicyVersionRecord,
     RoleRecord,
+    RotationAttempt,
+    RotationRecord,
     SecretRecord,
     SessionRecord,
     StagedValue,
@@ -137,6 +139,15 @@ def _secret(row: Sequence[Any]) -> SecretRecord:
         purge_at=row[12],
         tags=tuple((k, v) for k, v in json.loads(row[13])),
     )
+
+
+_ROTATION_COLUMNS = (
+    "secret_pk, lambda_arn, rules, enabled, last_rotated_at, next_rotation_at, failures"
+)
+
+
+def _rotation(row: Sequence[Any]) -> RotationRecord:
+    return RotationRecord(row[0], row[1], row[2], bool(row[3]), row[4], row[5], row[6])
 
 
 def _tags(text: str) -> tuple[tuple[str, str], ...]:
@@ -498,7 +509,67 @@ class _Tx(KmsTxMixin):
         ).fetchall()
         return [r[0] for r in rows]
 
+    def rotation(self, secret_pk: int) -> RotationRecord | None:
+        row = self._c.execute(
+            f"SELECT {_ROTATION_COLUMNS} FROM rotations WHERE secret_pk = ?",  # noqa: S608
+            (secret_pk,),
+        ).fetchone()
+        return None if row is None else _rotation(row)
+
+    def due_rotations(self, now: float, limit: int) -> list[RotationRecord]:
+        rows = self._c.execute(
+            f"SELECT {_ROTATION_COLUMNS} FROM rotations WHERE next_rotation_at IS NOT NULL"  # noqa: S608
+            " AND next_rotation_at <= ? AND enabled = 1 ORDER BY next_rotation_at LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [_rotation(r) for r in rows]
+
+    def rotation_history(self, secret_pk: int, limit: int) -> list[RotationAttempt]:
+        rows = self._c.execute(
+            "SELECT version_id, step, outcome, detail, at FROM rotation_history"
+            " WHERE secret_pk = ? ORDER BY id DESC LIMIT ?",
+            (secret_pk, limit),
+        ).fetchall()
+        return [RotationAttempt(*r) for r in reversed(rows)]
+
     # -- writes --------------------------------------------------------------------------
+    def put_rotation(self, record: RotationRecord) -> None:
+        self._c.execute(
+            f"INSERT OR REPLACE INTO rotations ({_ROTATION_COLUMNS})"  # noqa: S608
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.secret_pk,
+                record.lambda_arn,
+                record.rules,
+                int(record.enabled),
+                record.last_rotated_at,
+                record.next_rotation_at,
+                record.failures,
+            ),
+        )
+
+    def claim_rotation(self, secret_pk: int, expected_next: float, next_at: float) -> bool:
+        cur = self._c.execute(
+            "UPDATE rotations SET next_rotation_at = ? WHERE secret_pk = ?"
+            " AND next_rotation_at = ?",
+            (next_at, secret_pk, expected_next),
+        )
+        return cur.rowcount == 1
+
+    def add_rotation_attempt(self, secret_pk: int, attempt: RotationAttempt) -> None:
+        self._c.execute(
+            "INSERT INTO rotation_history (secret_pk, version_id, step, outcome, detail, at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                secret_pk,
+                attempt.version_id,
+                attempt.step,
+                attempt.outcome,
+                attempt.detail,
+                attempt.at,
+            ),
+        )
+
     def insert_secret(self, record: SecretRecord) -> int:
         cur = self._c.execute(
             "INSERT INTO secrets (account_id, name, arn, description, kms_key_id, secret_type, "

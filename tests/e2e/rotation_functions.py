@@ -1,0 +1,51 @@
+"""Rotation functions the e2e server registers (rotation.test_module): an AWS-template-like
+password rotator whose calls are logged and whose steps can be made to fail."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+NAME = "test-rotator"
+
+
+def _dir() -> Path:
+    return Path(os.environ["ROTATION_TEST_DIR"])
+
+
+def register(registry: Any) -> None:
+    """Called by the server at start."""
+
+    def rotate(event: dict[str, Any]) -> None:
+        arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
+        with (_dir() / "calls.jsonl").open("a") as fh:
+            fh.write(json.dumps(event) + "\n")
+        fail = _dir() / "fail_at"
+        if fail.exists() and fail.read_text().strip() == step:
+            raise RuntimeError(f"injected failure at {step}")
+        client = registry.client_for(arn.split(":")[4])
+        if step == "createSecret":
+            try:
+                client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
+            except client.exceptions.ResourceNotFoundException:
+                password = client.get_random_password(ExcludePunctuation=True)["RandomPassword"]
+                client.put_secret_value(
+                    SecretId=arn,
+                    ClientRequestToken=token,
+                    SecretString=json.dumps({"password": password}),
+                    VersionStages=["AWSPENDING"],
+                )
+        elif step == "finishSecret":
+            stages = client.describe_secret(SecretId=arn)["VersionIdsToStages"]
+            current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
+            if current != token:
+                client.update_secret_version_stage(
+                    SecretId=arn,
+                    VersionStage="AWSCURRENT",
+                    MoveToVersionId=token,
+                    RemoveFromVersionId=current,
+                )
+
+    registry.register(NAME, rotate)

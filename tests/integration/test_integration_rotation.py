@@ -1,0 +1,240 @@
+"""The rotation service over real SQLite: built-in functions through the in-process client,
+the scheduler's claim-once tick, failure backoff and the history."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import json
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from strongroom.cli.main import main
+from strongroom.clock import FixedClock
+from strongroom.http.app import Components, build
+from strongroom.service.context import RequestContext
+from strongroom.service.rotation_client import RotationClient
+from strongroom.settings import load_settings
+
+DAY = 86_400.0
+NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+FAKE = "strongroom.rotators.fake_for_tests"
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[tuple[Components, RequestContext, FixedClock]]:
+    clock = FixedClock(NOW)
+    components = build(load_settings(overrides={"data_dir": str(tmp_path)}), clock)
+    # Rotation runs on the purge clock; without an offset file that is this clock.
+    key = components.identity.create_account()
+    ctx = RequestContext(key.principal, "us-east-1", "test")
+    yield components, ctx, clock
+    components.storage.close()
+
+
+@pytest.fixture
+def fake_builtin() -> Iterator[list[tuple[str, str]]]:
+    """A module under strongroom.rotators with the rotators' ``rotate`` signature."""
+    seen: list[tuple[str, str]] = []
+    module = types.ModuleType(FAKE)
+    module.__spec__ = importlib.machinery.ModuleSpec(FAKE, None)
+
+    def rotate(client: Any, secret_id: str, token: str, step: str) -> None:
+        seen.append((step, token))
+        if step == "createSecret":
+            try:
+                client.get_secret_value(
+                    SecretId=secret_id, VersionId=token, VersionStage="AWSPENDING"
+                )
+            except client.exceptions.ResourceNotFoundException:
+                pw = client.get_random_password(PasswordLength=20, ExcludePunctuation=True)
+                client.put_secret_value(
+                    SecretId=secret_id,
+                    ClientRequestToken=token,
+                    SecretString=json.dumps({"password": pw["RandomPassword"]}),
+                    VersionStages=["AWSPENDING"],
+                )
+        elif step == "finishSecret":
+            stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
+            current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
+            client.update_secret_version_stage(
+                SecretId=secret_id,
+                VersionStage="AWSCURRENT",
+                MoveToVersionId=token,
+                RemoveFromVersionId=current,
+            )
+
+    module.rotate = rotate  # type: ignore[attr-defined]
+    sys.modules[FAKE] = module
+    yield seen
+    del sys.modules[FAKE]
+
+
+def _fn(ctx: RequestContext, name: str) -> str:
+    return f"arn:aws:lambda:us-east-1:{ctx.account_id}:function:{name}"
+
+
+def test_builtin_rotator_runs_through_the_client(
+    env: tuple[Components, RequestContext, FixedClock], fake_builtin: list[tuple[str, str]]
+) -> None:
+    """strongroom-builtin-<name> calls strongroom.rotators.<name>.rotate with a client
+    acting in the secret's account, and the new value becomes AWSCURRENT."""
+    c, ctx, _ = env
+    assert c.rotation is not None
+    c.secrets.create_secret(ctx, name="db", secret_string='{"password":"old"}')
+    arn, _, token = c.rotation.rotate_secret(
+        ctx,
+        secret_id="db",
+        rotation_lambda_arn=_fn(ctx, "strongroom-builtin-fake-for-tests"),
+        rotation_rules={"AutomaticallyAfterDays": 10},
+    )
+    assert [s for s, _ in fake_builtin] == [
+        "createSecret",
+        "setSecret",
+        "testSecret",
+        "finishSecret",
+    ]
+    value = c.secrets.get_secret_value(ctx, secret_id=arn)
+    assert value.version_id == token and len(json.loads(value.string or "")["password"]) == 20
+    meta = c.secrets.describe_secret(ctx, secret_id="db")
+    assert meta.last_rotated_at == NOW
+    assert meta.next_rotation_at == (NOW // DAY + 10) * DAY
+    steps = [(h.step, h.outcome) for h in c.rotation.history(ctx, "db")]
+    assert steps[-1] == ("rotation", "ok") and ("finishSecret", "ok") in steps
+
+
+def test_registry_knows_only_existing_builtins(
+    env: tuple[Components, RequestContext, FixedClock],
+) -> None:
+    """Built-in ARNs resolve only for modules that exist; other ARNs resolve to nothing."""
+    c, ctx, _ = env
+    assert c.rotation is not None
+    registry = c.rotation.registry
+    assert registry.lookup(_fn(ctx, "strongroom-builtin-postgres-single-user")) is not None
+    assert registry.lookup(_fn(ctx, "strongroom-builtin-no-such-rotator")) is None
+    assert registry.lookup(_fn(ctx, "strongroom-builtin-../x")) is None
+    assert registry.lookup(_fn(ctx, "other")) is None
+
+
+def test_due_rotation_is_claimed_once_and_failures_back_off(
+    env: tuple[Components, RequestContext, FixedClock],
+) -> None:
+    """A due rotation is claimed by one tick only; a failure retries later with backoff
+    and the next success moves NextRotationDate to the following window."""
+    c, ctx, clock = env
+    assert c.rotation is not None
+    rotation = c.rotation
+    fail = {"on": False}
+    steps: list[str] = []
+
+    def fn(event: dict[str, Any]) -> None:
+        steps.append(event["Step"])
+        if fail["on"] and event["Step"] == "setSecret":
+            raise RuntimeError("down")
+        if event["Step"] == "createSecret":
+            client = rotation.registry.client_for(ctx.account_id)
+            client.put_secret_value(
+                SecretId=event["SecretId"],
+                ClientRequestToken=event["ClientRequestToken"],
+                SecretString="new",
+                VersionStages=["AWSPENDING"],
+            )
+        if event["Step"] == "finishSecret":
+            c.secrets.update_secret_version_stage(
+                ctx,
+                secret_id=event["SecretId"],
+                version_stage="AWSCURRENT",
+                move_to_version_id=event["ClientRequestToken"],
+                remove_from_version_id=c.secrets.get_secret_value(ctx, secret_id="s").version_id,
+            )
+
+    rotation.registry.register("flaky", fn)
+    c.secrets.create_secret(ctx, name="s", secret_string="v")
+    rotation.rotate_secret(
+        ctx,
+        secret_id="s",
+        rotation_lambda_arn=_fn(ctx, "flaky"),
+        rotation_rules={"AutomaticallyAfterDays": 1},
+        rotate_immediately=False,
+    )
+    due = (NOW // DAY + 1) * DAY
+    assert c.secrets.describe_secret(ctx, secret_id="s").next_rotation_at == due
+    assert rotation.run_due(due - 1) == 0
+    fail["on"] = True
+    steps.clear()
+    assert rotation.run_due(due) == 1
+    assert steps == ["createSecret", "setSecret"]
+    assert c.secrets.get_secret_value(ctx, secret_id="s").string == "v"
+    retry = c.secrets.describe_secret(ctx, secret_id="s").next_rotation_at
+    assert retry == due + 300
+    assert rotation.run_due(due + 299) == 0
+    fail["on"] = False
+    steps.clear()
+    assert rotation.run_due(due + 300) == 1
+    assert steps == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+    assert c.secrets.get_secret_value(ctx, secret_id="s").string == "new"
+    assert c.secrets.describe_secret(ctx, secret_id="s").next_rotation_at == due + DAY
+    assert rotation.run_due(due + 300) == 0
+    # Another process that saw the same due row cannot claim it a second time.
+    with c.storage.write() as tx:
+        rec = tx.find_secret_by_name(ctx.account_id, "s")
+        assert rec is not None
+        assert tx.claim_rotation(rec.pk, due + DAY, due + DAY + 900)
+        assert not tx.claim_rotation(rec.pk, due + DAY, due + DAY + 900)
+    del clock
+
+
+def test_client_maps_errors_like_boto3(env: tuple[Components, RequestContext, FixedClock]) -> None:
+    """The in-process client raises ClientError subclasses carrying boto3's error codes."""
+    c, ctx, _ = env
+    client = RotationClient(c.secrets, ctx.account_id, "us-east-1")
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as exc:
+        client.describe_secret(SecretId="missing")
+    assert exc.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    c.secrets.create_secret(ctx, name="b", secret_binary=b"\x00\x01")
+    client.put_secret_value(SecretId="b", SecretBinary="AAI=")
+    assert client.get_secret_value(SecretId="b")["SecretBinary"] == b"\x00\x02"
+    with pytest.raises(client.exceptions.InvalidParameterException):
+        client.update_secret_version_stage(SecretId="b", VersionStage="AWSCURRENT")
+
+
+def test_cli_history(tmp_path: Path, env: tuple[Components, RequestContext, FixedClock]) -> None:
+    """``strongroom rotation history`` lists the steps of a secret's rotations."""
+    c, ctx, _ = env
+    assert c.rotation is not None
+    c.rotation.registry.register("noop", lambda event: None)
+    c.secrets.create_secret(ctx, name="h", secret_string="v")
+    c.rotation.rotate_secret(
+        ctx,
+        secret_id="h",
+        rotation_lambda_arn=_fn(ctx, "noop"),
+        rotation_rules={"AutomaticallyAfterDays": 3},
+        rotate_immediately=False,
+    )
+    result = CliRunner().invoke(
+        main,
+        ["rotation", "history", "h", "--data-dir", str(tmp_path), "--account", ctx.account_id],
+    )
+    assert result.exit_code == 0, result.output
+    assert "testSecret" in result.output and "ok" in result.output
+    as_json = CliRunner().invoke(
+        main,
+        [
+            "rotation",
+            "history",
+            "h",
+            "--data-dir",
+            str(tmp_path),
+            "--account",
+            ctx.account_id,
+            "--json",
+        ],
+    )
+    assert json.loads(as_json.output.splitlines()[0])["step"] == "testSecret"
+    missing = CliRunner().invoke(main, ["rotation", "history", "h", "--data-dir", str(tmp_path)])
+    assert missing.exit_code != 0
