@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Collection
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "CREATE",
@@ -24,6 +24,8 @@ __all__ = [
     "get_previous_dict",
     "get_secret_dict",
     "master_dict_for",
+    "run_step",
+    "set_own_password",
     "should_run",
 ]
 
@@ -196,3 +198,86 @@ def finish_secret(client: SecretsClient, secret_id: str, token: str) -> None:
         kwargs["RemoveFromVersionId"] = current_version
     client.update_secret_version_stage(**kwargs)
     logger.info("finishSecret: %s version %s is now AWSCURRENT", secret_id, token)
+
+
+def run_step(
+    client: SecretsClient,
+    secret_id: str,
+    token: str,
+    step: str,
+    *,
+    engines: Collection[str],
+    set_secret: Callable[[SecretsClient, str, str], None],
+    test_login: Callable[[SecretDict], None],
+    exclude_characters: str,
+    password_length: int,
+    new_username: Callable[[str], str] | None = None,
+) -> None:
+    """One step as every template runs it: createSecret, the engine's setSecret, testSecret
+    (``test_login`` with the pending credentials raises unless they work), finishSecret."""
+    if not should_run(client, secret_id, token, step):
+        return
+    if step == CREATE:
+        create_secret(
+            client,
+            secret_id,
+            token,
+            engines,
+            exclude_characters=exclude_characters,
+            password_length=password_length,
+            new_username=new_username,
+        )
+    elif step == SET:
+        set_secret(client, secret_id, token)
+    elif step == TEST:
+        test_login(get_secret_dict(client, secret_id, "AWSPENDING", engines, token))
+        logger.info("testSecret: pending credentials of %s log in", secret_id)
+    else:
+        finish_secret(client, secret_id, token)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+_C = TypeVar("_C", bound=_Closable)
+
+
+def set_own_password(
+    client: SecretsClient,
+    secret_id: str,
+    token: str,
+    *,
+    engines: Collection[str],
+    connect: Callable[[SecretDict], _C | None],
+    change_password: Callable[[_C, SecretDict], None],
+) -> None:
+    """Single-user setSecret: nothing if the pending password already logs in; otherwise
+    log in with the current (or, after an interrupted rotation, the previous) credentials
+    and change the user's own password to the pending one."""
+    current = get_secret_dict(client, secret_id, "AWSCURRENT", engines)
+    pending = get_secret_dict(client, secret_id, "AWSPENDING", engines, token)
+    conn = connect(pending)
+    if conn is not None:
+        conn.close()
+        logger.info("setSecret: pending credentials of %s already set", secret_id)
+        return
+    if current["username"] != pending["username"]:
+        raise ValueError(f"pending username of {secret_id} differs from the current one")
+    if current["host"] != pending["host"]:
+        raise ValueError(f"pending host of {secret_id} differs from the current one")
+    conn = connect(current)
+    if conn is None:
+        # A previous rotation may have stopped after setSecret: AWSPREVIOUS still logs in.
+        previous = get_previous_dict(client, secret_id, engines)
+        if previous is not None and (previous["username"], previous["host"]) == (
+            current["username"],
+            current["host"],
+        ):
+            conn = connect(previous)
+    if conn is None:
+        raise ValueError(
+            f"unable to log into database with previous, current or pending secret of {secret_id}"
+        )
+    change_password(conn, pending)
+    logger.info("setSecret: password of %s's user changed", secret_id)

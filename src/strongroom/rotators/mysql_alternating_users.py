@@ -30,29 +30,18 @@ def rotate(
     digits and underscores. Raises ValueError or KeyError when the step cannot be done;
     AWSCURRENT moves only in finishSecret.
     """
-    if not _steps.should_run(client, secret_id, token, step):
-        return
-    engines = _mysql.ENGINES
-    if step == _steps.CREATE:
-        _steps.create_secret(
-            client,
-            secret_id,
-            token,
-            engines,
-            exclude_characters=exclude_characters,
-            password_length=password_length,
-            new_username=functools.partial(
-                _steps.alternate_username, max_length=_mysql.MAX_USERNAME
-            ),
-        )
-    elif step == _steps.SET:
-        _set_secret(client, secret_id, token)
-    elif step == _steps.TEST:
-        pending = _steps.get_secret_dict(client, secret_id, "AWSPENDING", engines, token)
-        _mysql.run_test_query(pending)
-        logger.info("testSecret: pending credentials of %s log in", secret_id)
-    else:
-        _steps.finish_secret(client, secret_id, token)
+    _steps.run_step(
+        client,
+        secret_id,
+        token,
+        step,
+        engines=_mysql.ENGINES,
+        set_secret=_set_secret,
+        test_login=_mysql.run_test_query,
+        exclude_characters=exclude_characters,
+        password_length=password_length,
+        new_username=functools.partial(_steps.alternate_username, max_length=_mysql.MAX_USERNAME),
+    )
 
 
 def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> None:

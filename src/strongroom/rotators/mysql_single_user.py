@@ -3,13 +3,9 @@ SecretsManagerRDSMySQLRotationSingleUser template does."""
 
 from __future__ import annotations
 
-import logging
-
 from strongroom.rotators import _mysql, _steps
 
 __all__ = ["rotate"]
-
-logger = logging.getLogger(__name__)
 
 
 def rotate(
@@ -26,58 +22,34 @@ def rotate(
     Raises ValueError or KeyError when the step cannot be done (bad token or stage, missing
     fields, no credentials that log in); AWSCURRENT moves only in finishSecret.
     """
-    if not _steps.should_run(client, secret_id, token, step):
-        return
-    engines = _mysql.ENGINES
-    if step == _steps.CREATE:
-        _steps.create_secret(
-            client,
-            secret_id,
-            token,
-            engines,
-            exclude_characters=exclude_characters,
-            password_length=password_length,
-        )
-    elif step == _steps.SET:
-        _set_secret(client, secret_id, token)
-    elif step == _steps.TEST:
-        pending = _steps.get_secret_dict(client, secret_id, "AWSPENDING", engines, token)
-        _mysql.run_test_query(pending)
-        logger.info("testSecret: pending credentials of %s log in", secret_id)
-    else:
-        _steps.finish_secret(client, secret_id, token)
+    _steps.run_step(
+        client,
+        secret_id,
+        token,
+        step,
+        engines=_mysql.ENGINES,
+        set_secret=_set_secret,
+        test_login=_mysql.run_test_query,
+        exclude_characters=exclude_characters,
+        password_length=password_length,
+    )
 
 
-def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> None:
-    engines = _mysql.ENGINES
-    current = _steps.get_secret_dict(client, secret_id, "AWSCURRENT", engines)
-    pending = _steps.get_secret_dict(client, secret_id, "AWSPENDING", engines, token)
-    conn = _mysql.connect(pending)
-    if conn is not None:
-        conn.close()
-        logger.info("setSecret: pending credentials of %s already set", secret_id)
-        return
-    if current["username"] != pending["username"]:
-        raise ValueError(f"pending username of {secret_id} differs from the current one")
-    if current["host"] != pending["host"]:
-        raise ValueError(f"pending host of {secret_id} differs from the current one")
-    conn = _mysql.connect(current)
-    if conn is None:
-        # A previous rotation may have stopped after setSecret: AWSPREVIOUS still logs in.
-        previous = _steps.get_previous_dict(client, secret_id, engines)
-        if previous is not None and (previous["username"], previous["host"]) == (
-            current["username"],
-            current["host"],
-        ):
-            conn = _mysql.connect(previous)
-    if conn is None:
-        raise ValueError(
-            f"unable to log into database with previous, current or pending secret of {secret_id}"
-        )
+def _change_password(conn: _mysql.Connection, pending: _steps.SecretDict) -> None:
     with conn:
         expression = _mysql.password_expression(conn)
         with conn.cursor() as cur:
             # The driver quotes the password; only the fixed expression is concatenated.
             cur.execute("SET PASSWORD = " + expression, (pending["password"],))
         conn.commit()
-    logger.info("setSecret: password of %s's user changed", secret_id)
+
+
+def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> None:
+    _steps.set_own_password(
+        client,
+        secret_id,
+        token,
+        engines=_mysql.ENGINES,
+        connect=_mysql.connect,
+        change_password=_change_password,
+    )

@@ -37,28 +37,24 @@ def rotate(
     stops working at once. Raises ValueError or KeyError when the step cannot be done;
     AWSCURRENT moves only in finishSecret.
     """
-    if not _steps.should_run(client, secret_id, token, step):
-        return
-    if step == _steps.CREATE:
-        _steps.create_secret(
-            client,
-            secret_id,
-            token,
-            ENGINES,
-            exclude_characters=exclude_characters,
-            password_length=password_length,
-        )
-    elif step == _steps.SET:
-        _set_secret(client, secret_id, token)
-    elif step == _steps.TEST:
-        pending = _steps.get_secret_dict(client, secret_id, "AWSPENDING", ENGINES, token)
-        conn = _connect(pending)
-        if conn is None:
-            raise ValueError(f"unable to log into Redis with the pending secret of {secret_id}")
-        conn.close()
-        logger.info("testSecret: pending credentials of %s log in", secret_id)
-    else:
-        _steps.finish_secret(client, secret_id, token)
+    _steps.run_step(
+        client,
+        secret_id,
+        token,
+        step,
+        engines=ENGINES,
+        set_secret=_set_secret,
+        test_login=_test_login,
+        exclude_characters=exclude_characters,
+        password_length=password_length,
+    )
+
+
+def _test_login(pending: _steps.SecretDict) -> None:
+    conn = _connect(pending)
+    if conn is None:
+        raise ValueError("unable to log into Redis with the pending secret")
+    conn.close()
 
 
 def _connect(secret: _steps.SecretDict) -> redis.Redis | None:
