@@ -1,10 +1,11 @@
 """Rotation functions the e2e server registers (rotation.test_module): an AWS-template-like
-password rotator whose calls are logged and whose steps can be made to fail."""
+password rotator whose calls are logged and whose steps can be made to fail or to be slow."""
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ def register(registry: Any) -> None:
         arn, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
         with (_dir() / "calls.jsonl").open("a") as fh:
             fh.write(json.dumps(event) + "\n")
+        slow = _dir() / "sleep_at"
+        if slow.exists() and slow.read_text().split()[0] == step:
+            time.sleep(float(slow.read_text().split()[1]))
         fail = _dir() / "fail_at"
         if fail.exists() and fail.read_text().strip() == step:
             raise RuntimeError(f"injected failure at {step}")

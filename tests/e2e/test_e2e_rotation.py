@@ -4,6 +4,7 @@ test rotation function registered through rotation.test_module."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,9 +15,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Server, make_server
+from conftest import STRONGROOM, Server, make_server
 
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
+ENDED = ("RotationSucceeded", "RotationFailed", "RotationAbandoned")
 HERE = Path(__file__).parent
 
 
@@ -54,8 +56,10 @@ def calls(rig: tuple[Server, Path, Path]) -> Iterator[Path]:
     folder = rig[2]
     (folder / "calls.jsonl").unlink(missing_ok=True)
     (folder / "fail_at").unlink(missing_ok=True)
+    (folder / "sleep_at").unlink(missing_ok=True)
     yield folder
     (folder / "fail_at").unlink(missing_ok=True)
+    (folder / "sleep_at").unlink(missing_ok=True)
 
 
 def _events(folder: Path) -> list[dict[str, Any]]:
@@ -63,6 +67,30 @@ def _events(folder: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _history(server: Server, arn: str) -> list[dict[str, Any]]:
+    """The secret's rotation events, read by ``strongroom rotation history --json``."""
+    out = subprocess.run(
+        [*STRONGROOM, "rotation", "history", arn, "--data-dir", str(server.data_dir), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=server.env(),
+    )
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    return [line for line in lines if "event" in line]
+
+
+def _settle(server: Server, arn: str, attempts: int = 1, timeout: float = 20.0) -> list[str]:
+    """Wait until ``attempts`` rotations of ``arn`` have ended; returns the event names."""
+    deadline = time.monotonic() + timeout
+    while True:
+        names = [e["event"] for e in _history(server, arn)]
+        if sum(n in ENDED for n in names) >= attempts:
+            return names
+        assert time.monotonic() < deadline, f"rotation did not end in time: {names}"
+        time.sleep(0.1)
 
 
 def _lambda(server: Server, sm: Any, name: str = "test-rotator") -> str:
@@ -100,6 +128,7 @@ def test_rotate_runs_the_four_steps_and_moves_the_labels(
         ClientRequestToken=token,
     )
     assert out["VersionId"] == token and out["ARN"] == arn
+    assert _settle(rig[0], arn) == ["RotationStarted", "RotationSucceeded"]
     assert _events(calls) == [
         {"SecretId": arn, "ClientRequestToken": token, "Step": s} for s in STEPS
     ]
@@ -125,11 +154,14 @@ def test_a_failed_step_keeps_current_and_the_retry_resumes(
     arn, first = _secret(sm)
     fn = _lambda(rig[0], sm)
     (calls / "fail_at").write_text(step)
-    with pytest.raises(ClientError):
-        sm.rotate_secret(
-            SecretId=arn, RotationLambdaARN=fn, RotationRules={"AutomaticallyAfterDays": 7}
-        )
-    token = _events(calls)[0]["ClientRequestToken"]
+    token = sm.rotate_secret(
+        SecretId=arn, RotationLambdaARN=fn, RotationRules={"AutomaticallyAfterDays": 7}
+    )["VersionId"]
+    assert _settle(rig[0], arn) == ["RotationStarted", "RotationFailed"]
+    failed = _history(rig[0], arn)[-1]
+    assert failed["version_id"] == token and failed["secret_arn"] == arn
+    assert "RuntimeError" in failed["error"] and "injected" not in failed["error"]
+    assert _events(calls)[0]["ClientRequestToken"] == token
     assert [e["Step"] for e in _events(calls)] == STEPS[: STEPS.index(step) + 1]
     stages = _stages(sm, arn)
     assert stages[first] == ["AWSCURRENT"] and stages[token] == ["AWSPENDING"]
@@ -142,10 +174,12 @@ def test_a_failed_step_keeps_current_and_the_retry_resumes(
     # boto3 fills in a fresh token when none is given: resuming names the pending one.
     out = sm.rotate_secret(SecretId=arn, ClientRequestToken=token)
     assert out["VersionId"] == token
+    assert _settle(rig[0], arn, 2)[-1] == "RotationSucceeded"
     assert {e["ClientRequestToken"] for e in _events(calls)} == {token}
     assert "AWSCURRENT" in _stages(sm, arn)[token]
     # AWSPENDING now sits on the current version, so a new rotation is accepted.
     again = sm.rotate_secret(SecretId=arn)["VersionId"]
+    assert _settle(rig[0], arn, 3)[-1] == "RotationSucceeded"
     assert again != token and "AWSCURRENT" in _stages(sm, arn)[again]
 
 
@@ -181,6 +215,7 @@ def test_cancel_turns_rotation_off(rig: tuple[Server, Path, Path], sm: Any, call
     sm.rotate_secret(
         SecretId=arn, RotationLambdaARN=fn, RotationRules={"AutomaticallyAfterDays": 1}
     )
+    assert _settle(rig[0], arn)[-1] == "RotationSucceeded"
     out = sm.cancel_rotate_secret(SecretId=arn)
     assert out["ARN"] == arn and "VersionId" not in out
     desc = sm.describe_secret(SecretId=arn)
@@ -188,6 +223,7 @@ def test_cancel_turns_rotation_off(rig: tuple[Server, Path, Path], sm: Any, call
     assert desc["RotationLambdaARN"] == fn
     sm.rotate_secret(SecretId=arn)
     assert sm.describe_secret(SecretId=arn)["RotationEnabled"] is True
+    assert _settle(rig[0], arn, 2)[-1] == "RotationSucceeded"
 
 
 def test_rotation_errors(rig: tuple[Server, Path, Path], sm: Any, calls: Path) -> None:
@@ -246,3 +282,28 @@ def test_scheduled_rotation_happens_once_when_due(
         assert desc["NextRotationDate"] == due + timedelta(days=2)
     finally:
         offset.write_text("0")
+
+
+def test_rotate_secret_returns_before_a_slow_function_and_writes_go_on(
+    rig: tuple[Server, Path, Path], sm: Any, calls: Path
+) -> None:
+    """RotateSecret answers while a slow function is still running; other writes are served
+    meanwhile; a second RotateSecret is refused until the rotation ends."""
+    arn, first = _secret(sm)
+    (calls / "sleep_at").write_text("setSecret 3")
+    started = time.monotonic()
+    token = sm.rotate_secret(
+        SecretId=arn,
+        RotationLambdaARN=_lambda(rig[0], sm),
+        RotationRules={"AutomaticallyAfterDays": 5},
+    )["VersionId"]
+    assert time.monotonic() - started < 2.0
+    other, _ = _secret(sm)
+    sm.put_secret_value(SecretId=other, SecretString="meanwhile")
+    assert time.monotonic() - started < 2.5
+    assert sm.get_secret_value(SecretId=arn)["VersionId"] == first
+    with pytest.raises(ClientError) as exc:
+        sm.rotate_secret(SecretId=arn, ClientRequestToken=token)
+    assert _code(exc) == "InvalidRequestException"
+    assert _settle(rig[0], arn) == ["RotationStarted", "RotationSucceeded"]
+    assert sm.get_secret_value(SecretId=arn)["VersionId"] == token

@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib.machinery
 import json
 import sys
+import threading
 import types
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from click.testing import CliRunner
 
 from strongroom.cli.main import main
 from strongroom.clock import FixedClock
+from strongroom.errors import InvalidRequest
 from strongroom.http.app import Components, build
 from strongroom.service.context import RequestContext
 from strongroom.service.rotation_client import RotationClient
@@ -105,7 +108,7 @@ def test_builtin_rotator_runs_through_the_client(
     assert meta.last_rotated_at == NOW
     assert meta.next_rotation_at == (NOW // DAY + 10) * DAY
     steps = [(h.step, h.outcome) for h in c.rotation.history(ctx, "db")]
-    assert steps[-1] == ("rotation", "ok") and ("finishSecret", "ok") in steps
+    assert steps[-1] == ("RotationSucceeded", "event") and ("finishSecret", "ok") in steps
 
 
 def test_registry_knows_only_existing_builtins(
@@ -238,3 +241,117 @@ def test_cli_history(tmp_path: Path, env: tuple[Components, RequestContext, Fixe
     assert json.loads(as_json.output.splitlines()[0])["step"] == "testSecret"
     missing = CliRunner().invoke(main, ["rotation", "history", "h", "--data-dir", str(tmp_path)])
     assert missing.exit_code != 0
+    # A function that never moves AWSCURRENT: the events show the start and the failure.
+    with pytest.raises(InvalidRequest):
+        c.rotation.rotate_secret(ctx, secret_id="h")
+    arn = c.secrets.describe_secret(ctx, secret_id="h").arn
+    events = CliRunner().invoke(
+        main,
+        ["rotation", "history", arn, "--data-dir", str(tmp_path)],
+    )
+    assert events.exit_code == 0, events.output
+    started, failed = [line for line in events.output.splitlines() if "Rotation" in line]
+    assert "RotationStarted" in started and arn in started
+    assert "RotationFailed" in failed and arn in failed and "AWSCURRENT" in failed
+
+
+def _events(c: Components, ctx: RequestContext, secret: str) -> list[tuple[str, str | None]]:
+    assert c.rotation is not None
+    return [(h.step, h.detail) for h in c.rotation.history(ctx, secret) if h.outcome == "event"]
+
+
+def test_rotate_secret_returns_while_the_pool_runs_the_steps(
+    env: tuple[Components, RequestContext, FixedClock], fake_builtin: list[tuple[str, str]]
+) -> None:
+    """With a pool, RotateSecret answers before the function ran, refuses a second rotation
+    while the first runs, and the pool finishes it with RotationStarted/RotationSucceeded."""
+    c, ctx, _ = env
+    assert c.rotation is not None
+    gate = threading.Event()
+    entered = threading.Event()
+    real = sys.modules[FAKE].rotate
+
+    def slow(client: Any, secret_id: str, token: str, step: str) -> None:
+        entered.set()
+        assert gate.wait(10)
+        real(client, secret_id, token, step)
+
+    sys.modules[FAKE].rotate = slow  # type: ignore[attr-defined]
+    c.rotation.pool = pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        first = c.secrets.create_secret(ctx, name="a", secret_string="v")[2]
+        arn, _, token = c.rotation.rotate_secret(
+            ctx, secret_id="a", rotation_lambda_arn=_fn(ctx, "strongroom-builtin-fake-for-tests")
+        )
+        assert entered.wait(10)
+        assert fake_builtin == []
+        assert c.secrets.get_secret_value(ctx, secret_id="a").version_id == first
+        with pytest.raises(InvalidRequest):
+            c.rotation.rotate_secret(ctx, secret_id="a", client_request_token=token)
+        gate.set()
+    finally:
+        gate.set()
+        pool.shutdown(wait=True)
+    assert [s for s, _ in fake_builtin] == [
+        "createSecret",
+        "setSecret",
+        "testSecret",
+        "finishSecret",
+    ]
+    assert c.secrets.get_secret_value(ctx, secret_id="a").version_id == token
+    assert _events(c, ctx, "a") == [("RotationStarted", None), ("RotationSucceeded", None)]
+    assert c.rotation.history_of(ctx, "a")[0] == arn
+
+
+def test_a_failure_in_the_pool_is_an_event_and_backs_off(
+    env: tuple[Components, RequestContext, FixedClock],
+) -> None:
+    """A step failing in the pool leaves AWSCURRENT, records RotationFailed with the error
+    class and schedules a retry with backoff."""
+    c, ctx, _ = env
+    assert c.rotation is not None
+
+    def broken(event: dict[str, Any]) -> None:
+        if event["Step"] == "setSecret":
+            raise RuntimeError("the value must not show: hunter2")
+
+    c.rotation.registry.register("broken", broken)
+    c.rotation.pool = pool = ThreadPoolExecutor(max_workers=1)
+    first = c.secrets.create_secret(ctx, name="f", secret_string="v")[2]
+    c.rotation.rotate_secret(
+        ctx,
+        secret_id="f",
+        rotation_lambda_arn=_fn(ctx, "broken"),
+        rotation_rules={"AutomaticallyAfterDays": 1},
+    )
+    pool.shutdown(wait=True)
+    assert c.secrets.get_secret_value(ctx, secret_id="f").version_id == first
+    events = _events(c, ctx, "f")
+    assert [e for e, _ in events] == ["RotationStarted", "RotationFailed"]
+    assert "RuntimeError" in (events[1][1] or "") and "hunter2" not in (events[1][1] or "")
+    assert c.secrets.describe_secret(ctx, secret_id="f").next_rotation_at == NOW + 300
+
+
+def test_a_rotation_whose_pending_label_moved_away_is_abandoned(
+    env: tuple[Components, RequestContext, FixedClock],
+) -> None:
+    """When AWSPENDING leaves the rotation's version (a caller put a new value meanwhile)
+    and the attempt fails, the history says RotationAbandoned."""
+    c, ctx, _ = env
+    assert c.rotation is not None
+
+    def overtaken(event: dict[str, Any]) -> None:
+        if event["Step"] == "createSecret":
+            c.secrets.put_secret_value(
+                ctx,
+                secret_id=event["SecretId"],
+                secret_string="manual",
+                version_stages=["AWSPENDING"],
+            )
+            raise RuntimeError("overtaken")
+
+    c.rotation.registry.register("overtaken", overtaken)
+    c.secrets.create_secret(ctx, name="o", secret_string="v")
+    with pytest.raises(InvalidRequest):
+        c.rotation.rotate_secret(ctx, secret_id="o", rotation_lambda_arn=_fn(ctx, "overtaken"))
+    assert [e for e, _ in _events(c, ctx, "o")] == ["RotationStarted", "RotationAbandoned"]

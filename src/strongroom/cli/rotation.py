@@ -12,7 +12,7 @@ import click
 from strongroom.cli.root import open_components
 from strongroom.errors import ServiceError
 from strongroom.service.context import Principal, RequestContext
-from strongroom.service.rotation import ROTATION_USER
+from strongroom.service.rotation import EVENT, ROTATION_USER
 from strongroom.settings import SettingsError, load_settings
 
 __all__ = ["rotation"]
@@ -39,7 +39,9 @@ def history(
     limit: int,
     as_json: bool,
 ) -> None:
-    """Show SECRET's rotation history: each step started, succeeded or failed, oldest first."""
+    """Show SECRET's rotation history, oldest first: each step started, succeeded or failed,
+    and the events RotationStarted, RotationSucceeded, RotationFailed and RotationAbandoned
+    with the secret's ARN and the error."""
     try:
         settings = load_settings(os.environ, config, {"data_dir": data_dir} if data_dir else {})
     except SettingsError as exc:
@@ -55,25 +57,24 @@ def history(
         Principal(account, ROTATION_USER, "strongroom-cli"), settings.server.region, "cli"
     )
     try:
-        lines = components.rotation.history(ctx, secret, limit)
+        arn, lines = components.rotation.history_of(ctx, secret, limit)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
     finally:
         components.storage.close()
     for line in lines:
         when = datetime.fromtimestamp(line.at, UTC).isoformat(timespec="seconds")
+        event = line.outcome == EVENT
         if as_json:
-            click.echo(
-                json.dumps(
-                    {
-                        "at": when,
-                        "version_id": line.version_id,
-                        "step": line.step,
-                        "outcome": line.outcome,
-                        "detail": line.detail,
-                    }
-                )
-            )
+            fields: dict[str, str | None] = {"at": when, "version_id": line.version_id}
+            if event:
+                fields |= {"event": line.step, "secret_arn": arn, "error": line.detail}
+            else:
+                fields |= {"step": line.step, "outcome": line.outcome, "detail": line.detail}
+            click.echo(json.dumps(fields))
+        elif event:
+            error = f"  {line.detail}" if line.detail else ""
+            click.echo(f"{when}  {line.version_id}  {line.step:<17} {arn}{error}")
         else:
             detail = f"  {line.detail}" if line.detail else ""
-            click.echo(f"{when}  {line.version_id}  {line.step:<12} {line.outcome}{detail}")
+            click.echo(f"{when}  {line.version_id}  {line.step:<17} {line.outcome}{detail}")

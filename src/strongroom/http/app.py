@@ -188,6 +188,10 @@ class StrongroomApp:
         self._rotators = ThreadPoolExecutor(
             max_workers=max(1, settings.rotation.workers), thread_name_prefix="strongroom-rotation"
         )
+        if components.rotation is not None:
+            # RotateSecret starts a rotation here and returns, as on AWS: a slow function
+            # must not hold the writer thread.
+            components.rotation.pool = self._rotators
         self._purge_clock = components.purge_clock
         verifier = SigV4Verifier(
             settings.server.region, components.identity.secret_for, components.clock

@@ -1,11 +1,12 @@
 """RotateSecret and CancelRotateSecret, the four-step engine and the due-rotation tick.
 
-RotateSecret puts AWSPENDING on a new version id that has no value yet, then invokes the
-rotation function with createSecret, setSecret, testSecret and finishSecret; the function
-moves AWSCURRENT itself in finishSecret (UpdateSecretVersionStage), as AWS's templates do.
-A failed step leaves AWSCURRENT where it was and AWSPENDING in place, so the next attempt
-resumes with the same token. Each step is written to the rotation history.
-"""
+RotateSecret puts AWSPENDING on a new version id that has no value yet and, as on AWS, hands
+the rotation to the rotation pool and returns; there the rotation function gets createSecret,
+setSecret, testSecret and finishSecret and moves AWSCURRENT itself in finishSecret
+(UpdateSecretVersionStage), as AWS's templates do. A failed step leaves AWSCURRENT where it
+was and AWSPENDING in place, so the next attempt (the scheduler's, with backoff) resumes with
+the same token. Each step, and the events RotationStarted, RotationSucceeded, RotationFailed
+and RotationAbandoned (AWS's CloudTrail names), are written to the rotation history."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -36,6 +38,7 @@ from strongroom.storage.base import (
 
 __all__ = [
     "BUILTIN_PREFIX",
+    "EVENTS",
     "STEPS",
     "RotationFunction",
     "RotationRegistry",
@@ -47,6 +50,16 @@ __all__ = [
 log = logging.getLogger("strongroom.rotation")
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
+# The CloudTrail event names AWS records for rotation (not API calls); stored as history
+# lines with outcome "event" so the audit log can pick them up.
+STARTED, SUCCEEDED, FAILED, ABANDONED = (
+    "RotationStarted",
+    "RotationSucceeded",
+    "RotationFailed",
+    "RotationAbandoned",
+)
+EVENTS = (STARTED, SUCCEEDED, FAILED, ABANDONED)
+EVENT = "event"
 BUILTIN_PREFIX = "strongroom-builtin-"
 NOT_COMPLETE = "A previous rotation isn't complete. That rotation will be reattempted."
 NO_FUNCTION = "No Lambda rotation function ARN is associated with this secret."
@@ -154,6 +167,14 @@ def _lambda_arn_ok(arn: str) -> bool:
     return len(parts) >= 7 and parts[:3] == ["arn", "aws", "lambda"] and parts[5] == "function"
 
 
+def _reason(exc: Exception) -> str:
+    """What the history says about a failure: our own refusals (which never quote values)
+    in full, anything else only by class name, since a function's message may quote one."""
+    if isinstance(exc, InvalidRequest | AccessDenied):
+        return f"{type(exc).__name__}: {exc.message}"
+    return type(exc).__name__
+
+
 def schedule_of(rules: str | None) -> schedule.Schedule | None:
     """The schedule stored RotationRules describe (None: no rules)."""
     if not rules:
@@ -174,6 +195,11 @@ class RotationService:
         self._authz = authz
         self._clock = clock
         self.registry = registry
+        # Where RotateSecret hands a started rotation (the scheduler's pool, set by the
+        # composition root); None runs it synchronously (unit and integration tests).
+        self.pool: Executor | None = None
+        self._running: set[int] = set()  # secret pks with a rotation running in this process
+        self._lock = threading.Lock()
 
     # -- API ----------------------------------------------------------------------------
     def rotate_secret(
@@ -208,6 +234,52 @@ class RotationService:
                 rotation_rules.get("Duration"),
             )
         now = self._clock.now()
+        claimed: list[int] = []
+        try:
+            rec, arn, token, pool = self._configure(
+                ctx=ctx,
+                secret_id=secret_id,
+                extra=extra,
+                rotation_lambda_arn=rotation_lambda_arn,
+                rotation_rules=rotation_rules,
+                new_schedule=new_schedule,
+                client_request_token=client_request_token,
+                immediately=immediately,
+                now=now,
+                claimed=claimed,
+            )
+        except BaseException:
+            for pk in claimed:
+                self._release_local(pk)
+            raise
+        if not immediately:
+            self._test_only(rec, arn, token)
+            return rec.arn, rec.name, token
+        if pool is None:
+            self._rotate(rec, arn, token, now)
+            return rec.arn, rec.name, token
+        try:
+            pool.submit(self._in_background, rec, arn, token, now)
+        except RuntimeError:  # the pool is shut down: the scheduler retries after the lease
+            self._release_local(rec.pk)
+        return rec.arn, rec.name, token
+
+    def _configure(
+        self,
+        *,
+        ctx: RequestContext,
+        secret_id: str,
+        extra: dict[str, ContextValue],
+        rotation_lambda_arn: str | None,
+        rotation_rules: Mapping[str, Any] | None,
+        new_schedule: schedule.Schedule | None,
+        client_request_token: str | None,
+        immediately: bool,
+        now: float,
+        claimed: list[int],
+    ) -> tuple[SecretRecord, str, str, Executor | None]:
+        """RotateSecret's transaction: check, record the configuration, put AWSPENDING on
+        the rotation's version and, to rotate now, claim the secret (appended to ``claimed``)."""
         with self._storage.write() as tx:
             rec = get_live_secret(
                 tx,
@@ -232,14 +304,18 @@ class RotationService:
             token = self._pending_token(tx, rec, client_request_token)
             base = old.last_rotated_at or now
             next_at = sched.next_rotation(base) if sched is not None else None
+            pool = self.pool if immediately else None
+            if pool is not None:
+                # Leased like a scheduler claim, so no other process starts it meanwhile;
+                # the outcome sets the real next rotation (or the backoff).
+                next_at = now + _LEASE_SECONDS
+            if immediately:
+                self._claim_local(rec.pk)
+                claimed.append(rec.pk)
             tx.put_rotation(
                 RotationRecord(rec.pk, arn, rules_text, True, old.last_rotated_at, next_at, 0)
             )
-        if not immediately:
-            self._test_only(rec, arn, token)
-            return rec.arn, rec.name, token
-        self._run(rec, arn, token, now)
-        return rec.arn, rec.name, token
+        return rec, arn, token, pool
 
     def cancel_rotate_secret(
         self, ctx: RequestContext, *, secret_id: str
@@ -276,11 +352,17 @@ class RotationService:
         self, ctx: RequestContext, secret_id: str, limit: int = 100
     ) -> list[RotationAttempt]:
         """The rotation history of a secret (DescribeSecret permission suffices)."""
+        return self.history_of(ctx, secret_id, limit)[1]
+
+    def history_of(
+        self, ctx: RequestContext, secret_id: str, limit: int = 100
+    ) -> tuple[str, list[RotationAttempt]]:
+        """The secret's ARN and its rotation history (steps and events, oldest first)."""
         with self._storage.read() as tx:
             rec = get_live_secret(
                 tx, ctx, secret_id, authz=self._authz, action="secretsmanager:DescribeSecret"
             )
-            return tx.rotation_history(rec.pk, limit)
+            return rec.arn, tx.rotation_history(rec.pk, limit)
 
     # -- scheduler ----------------------------------------------------------------------
     def run_due(self, now: float, limit: int = 20, pool: Executor | None = None) -> int:
@@ -308,9 +390,17 @@ class RotationService:
         if rec is None or rec.deleted_at is not None or rot.lambda_arn is None:
             return
         try:
-            with self._storage.write() as tx:
-                token = self._pending_token(tx, rec, None)
-            self._run(rec, rot.lambda_arn, token, now)
+            self._claim_local(rec.pk)
+        except InvalidRequest:
+            return  # RotateSecret started one here; its outcome reschedules
+        try:
+            try:
+                with self._storage.write() as tx:
+                    token = self._pending_token(tx, rec, None)
+            except BaseException:
+                self._release_local(rec.pk)
+                raise
+            self._rotate(rec, rot.lambda_arn, token, now)
         except Exception as exc:
             # Only the class name: a function's message or traceback may quote a value.
             log.warning(
@@ -364,11 +454,12 @@ class RotationService:
             for step in STEPS:
                 self._invoke(rec, arn, token, step)
             with self._storage.read() as tx:
-                if tx.labels(rec.pk).get(staging.AWSCURRENT) != token:
-                    self._note(rec.pk, token, "finishSecret", "failed", "AWSCURRENT not moved")
-                    raise InvalidRequest(
-                        "The rotation function did not move AWSCURRENT to the new version."
-                    )
+                moved = tx.labels(rec.pk).get(staging.AWSCURRENT) == token
+            if not moved:  # noted outside the read: SQLite cannot nest a write in it
+                self._note(rec.pk, token, "finishSecret", "failed", "AWSCURRENT not moved")
+                raise InvalidRequest(
+                    "The rotation function did not move AWSCURRENT to the new version."
+                )
         except Exception as exc:
             self._failed(rec.pk, now)
             if isinstance(exc, InvalidRequest | AccessDenied):
@@ -385,7 +476,45 @@ class RotationService:
                 tx.put_rotation(
                     replace(rot, last_rotated_at=now, next_rotation_at=next_at, failures=0)
                 )
-        self._note(rec.pk, token, "rotation", "ok")
+
+    def _claim_local(self, pk: int) -> None:
+        """Mark a rotation of ``pk`` as running here; refused while one already runs."""
+        with self._lock:
+            if pk in self._running:
+                raise InvalidRequest(NOT_COMPLETE)
+            self._running.add(pk)
+
+    def _release_local(self, pk: int) -> None:
+        with self._lock:
+            self._running.discard(pk)
+
+    def _rotate(self, rec: SecretRecord, arn: str, token: str, now: float) -> None:
+        """One attempt, claimed with :meth:`_claim_local`: the four steps between a
+        RotationStarted and a RotationSucceeded, RotationFailed or RotationAbandoned event.
+        The claim is released before the closing event, so whoever sees it may start again."""
+        error: Exception | None = None
+        try:
+            self._note(rec.pk, token, STARTED, EVENT)
+            self._run(rec, arn, token, now)
+        except Exception as exc:
+            error = exc
+        finally:
+            self._release_local(rec.pk)
+        if error is None:
+            self._note(rec.pk, token, SUCCEEDED, EVENT)
+            return
+        with self._storage.read() as tx:
+            abandoned = tx.labels(rec.pk).get(staging.AWSPENDING) != token
+        self._note(rec.pk, token, ABANDONED if abandoned else FAILED, EVENT, _reason(error))
+        raise error
+
+    def _in_background(self, rec: SecretRecord, arn: str, token: str, now: float) -> None:
+        """A RotateSecret attempt in the rotation pool; a failure is already in the history
+        and scheduled for a retry with backoff."""
+        try:
+            self._rotate(rec, arn, token, now)
+        except Exception as exc:
+            log.warning("rotation of %s failed (%s); will retry", rec.arn, type(exc).__name__)
 
     def _failed(self, pk: int, now: float) -> None:
         with self._storage.write() as tx:
