@@ -103,6 +103,9 @@ class RotationSettings:
     """How many scheduled rotations run at once."""
     batch: int = 20
     """How many due rotations one scheduler tick claims at most."""
+    interval_seconds: float = 5.0
+    """How often the scheduler looks for due rotations; after a full batch it looks again
+    at once, so a backlog drains at the pool's pace."""
     allow_test_functions: bool = False
     """Testing aid: honour ``test_module`` (never turn on in production)."""
     test_module: str = ""

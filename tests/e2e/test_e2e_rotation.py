@@ -35,6 +35,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path
         {
             "STRONGROOM_PURGE__CLOCK_OFFSET_FILE": str(offset),
             "STRONGROOM_PURGE__INTERVAL_SECONDS": "0.2",
+            "STRONGROOM_ROTATION__INTERVAL_SECONDS": "0.2",
             "STRONGROOM_ROTATION__ALLOW_TEST_FUNCTIONS": "true",
             "STRONGROOM_ROTATION__TEST_MODULE": "rotation_functions",
             "ROTATION_TEST_DIR": str(calls),

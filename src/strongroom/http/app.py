@@ -262,6 +262,7 @@ class StrongroomApp:
         self._tasks = [
             asyncio.create_task(self._purge_loop()),
             asyncio.create_task(self._flush_loop()),
+            asyncio.create_task(self._rotation_loop()),
         ]
 
     async def stop_background(self) -> None:
@@ -297,22 +298,34 @@ class StrongroomApp:
                     )
             except Exception:
                 log.exception("purger failed; will retry")
-            await self._rotate_due(loop)
             await asyncio.sleep(interval)
 
-    async def _rotate_due(self, loop: asyncio.AbstractEventLoop) -> None:
-        """One scheduler tick: claim the due rotations and run them in the rotation pool."""
+    async def _rotation_loop(self) -> None:
+        """The rotation scheduler, apart from the purger so that a slow rotation never
+        holds up purging: a tick every ``rotation.interval_seconds``, or at once again
+        while full batches are due."""
+        loop = asyncio.get_running_loop()
+        settings = self.components.settings.rotation
+        while True:
+            claimed = await self._rotate_due(loop)
+            if claimed < settings.batch:
+                await asyncio.sleep(settings.interval_seconds)
+
+    async def _rotate_due(self, loop: asyncio.AbstractEventLoop) -> int:
+        """One scheduler tick: claim the due rotations and run them in the rotation pool;
+        returns how many were claimed (0 after a failure, which is logged)."""
         rotation = self.components.rotation
         if rotation is None:
-            return
+            return 0
         try:
             now = self._purge_clock.now()
             batch = self.components.settings.rotation.batch
-            await loop.run_in_executor(
+            return await loop.run_in_executor(
                 None, functools.partial(rotation.run_due, now, batch, self._rotators)
             )
         except Exception:
             log.exception("rotation scheduler failed; will retry")
+            return 0
 
     async def _flush_loop(self) -> None:
         loop = asyncio.get_running_loop()
