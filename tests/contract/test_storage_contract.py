@@ -19,6 +19,7 @@ from strongroom.storage.base import (
     ManagedPolicyRecord,
     PolicyVersionRecord,
     RoleRecord,
+    RotationRecord,
     SecretRecord,
     SessionRecord,
     Storage,
@@ -879,3 +880,27 @@ def test_kms_keys_aliases_rotations_grants_and_deletion(storage: Storage) -> Non
         assert tx.kms_alias("111111111111", "a") is None
         assert tx.kms_grant("g1") is None
         assert tx.kms_material_versions("k1") == []
+
+
+def test_rotations_for_many_and_replace_sealed(storage: Storage) -> None:
+    """ListSecrets reads the rotation of a whole page at once; a re-encrypted value replaces
+    the stored ciphertext of one version only."""
+    with storage.write() as tx:
+        rotated = tx.insert_secret(_secret("rot/a"))
+        plain = tx.insert_secret(_secret("rot/b"))
+        tx.put_rotation(
+            RotationRecord(
+                rotated, "arn:aws:lambda:us-east-1:1:function:f", None, True, 5.0, 9.0, 0
+            )
+        )
+        tx.insert_version(rotated, _version("v1"))
+        tx.insert_version(rotated, _version("v2"))
+        tx.replace_sealed(rotated, "v1", b"re-encrypted")
+    with storage.read() as tx:
+        found = tx.rotations_for_many([rotated, plain])
+        assert list(found) == [rotated]
+        assert found[rotated].next_rotation_at == 9.0 and found[rotated].enabled
+        assert tx.rotations_for_many([]) == {}
+        v1, v2 = tx.version(rotated, "v1"), tx.version(rotated, "v2")
+        assert v1 is not None and v1.sealed == b"re-encrypted"
+        assert v2 is not None and v2.sealed == b"ciphertext-v2"

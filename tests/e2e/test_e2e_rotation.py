@@ -144,6 +144,13 @@ def test_rotate_runs_the_four_steps_and_moves_the_labels(
     assert desc["LastRotatedDate"].timestamp() >= before - 1
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     assert desc["NextRotationDate"] == today + timedelta(days=30)
+    # ListSecrets shows the same rotation fields, as AWS does.
+    name = arn.split(":secret:", 1)[1].rsplit("-", 1)[0]
+    listed = sm.list_secrets(Filters=[{"Key": "name", "Values": [name]}])["SecretList"]
+    entry = next(e for e in listed if e["ARN"] == arn)
+    for key in ("RotationEnabled", "RotationLambdaARN", "RotationRules", "LastRotatedDate"):
+        assert entry[key] == desc[key], key
+    assert entry["NextRotationDate"] == desc["NextRotationDate"]
 
 
 @pytest.mark.parametrize("step", STEPS)

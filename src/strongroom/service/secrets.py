@@ -47,7 +47,15 @@ from strongroom.service.lookup import (
 from strongroom.service.paging import decode_token, encode_token, page
 from strongroom.service.rotation import schedule_of
 from strongroom.service.secret_keys import SecretKeys
-from strongroom.storage.base import ListQuery, ReadTx, SecretRecord, Storage, VersionRecord, WriteTx
+from strongroom.storage.base import (
+    ListQuery,
+    ReadTx,
+    RotationRecord,
+    SecretRecord,
+    Storage,
+    VersionRecord,
+    WriteTx,
+)
 
 __all__ = ["SecretsService"]
 
@@ -99,6 +107,21 @@ def _request_tags(tags: Sequence[tuple[str, str]]) -> dict[str, ContextValue]:
     for key, value in tags:
         keys[f"aws:RequestTag/{key}"] = value
     return keys
+
+
+def _with_rotation(meta: SecretMeta, rot: RotationRecord | None) -> SecretMeta:
+    """DescribeSecret's and ListSecrets' rotation fields, from the secret's configuration."""
+    if rot is None:
+        return meta
+    sched = schedule_of(rot.rules)
+    return replace(
+        meta,
+        rotation_enabled=rot.enabled,
+        rotation_lambda_arn=rot.lambda_arn,
+        rotation_rules=sched.rules() if sched is not None else None,
+        last_rotated_at=rot.last_rotated_at,
+        next_rotation_at=rot.next_rotation_at if rot.enabled else None,
+    )
 
 
 class SecretsService:
@@ -660,19 +683,7 @@ class SecretsService:
             rec = get_secret(
                 tx, ctx, secret_id, authz=self._authz, action="secretsmanager:DescribeSecret"
             )
-            meta = self._meta(rec, tx.labels(rec.pk))
-            rot = tx.rotation(rec.pk)
-        if rot is None:
-            return meta
-        sched = schedule_of(rot.rules)
-        return replace(
-            meta,
-            rotation_enabled=rot.enabled,
-            rotation_lambda_arn=rot.lambda_arn,
-            rotation_rules=sched.rules() if sched is not None else None,
-            last_rotated_at=rot.last_rotated_at,
-            next_rotation_at=rot.next_rotation_at if rot.enabled else None,
-        )
+            return _with_rotation(self._meta(rec, tx.labels(rec.pk)), tx.rotation(rec.pk))
 
     def list_secrets(
         self,
@@ -727,12 +738,15 @@ class SecretsService:
                     break
                 last = rows[-1]
                 after = (_sort_value(last, column), last.pk)
-            labels = tx.labels_for_many([r.pk for r in found])
+            pks = [r.pk for r in found]
+            labels = tx.labels_for_many(pks)
+            rotations = tx.rotations_for_many(pks)
         token = None
         if more and found:
             last = found[-1]
             token = encode_token([column, _sort_value(last, column), last.pk])
-        return [self._meta(r, labels[r.pk]) for r in found], token
+        metas = [_with_rotation(self._meta(r, labels[r.pk]), rotations.get(r.pk)) for r in found]
+        return metas, token
 
     def list_secret_version_ids(
         self,

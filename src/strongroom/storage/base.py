@@ -352,6 +352,10 @@ class ReadTx(KmsReadTx, Protocol):
         """The secret's rotation configuration, if RotateSecret was ever called on it."""
         ...
 
+    def rotations_for_many(self, secret_pks: Sequence[int]) -> dict[int, RotationRecord]:
+        """The rotation configuration of each listed secret that has one."""
+        ...
+
     def due_rotations(self, now: float, limit: int) -> list[RotationRecord]:
         """Up to ``limit`` enabled rotations whose next_rotation_at is at or before ``now``,
         earliest first."""

@@ -516,6 +516,18 @@ class _Tx(KmsTxMixin):
         ).fetchone()
         return None if row is None else _rotation(row)
 
+    def rotations_for_many(self, secret_pks: Sequence[int]) -> dict[int, RotationRecord]:
+        out: dict[int, RotationRecord] = {}
+        for chunk in iter_chunks(secret_pks, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self._c.execute(
+                f"SELECT {_ROTATION_COLUMNS} FROM rotations WHERE secret_pk IN ({marks})",  # noqa: S608
+                tuple(chunk),
+            ):
+                rot = _rotation(row)
+                out[rot.secret_pk] = rot
+        return out
+
     def due_rotations(self, now: float, limit: int) -> list[RotationRecord]:
         rows = self._c.execute(
             f"SELECT {_ROTATION_COLUMNS} FROM rotations WHERE next_rotation_at IS NOT NULL"  # noqa: S608
