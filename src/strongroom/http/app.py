@@ -207,12 +207,7 @@ class StrongroomApp:
                 ),
                 identity=components.identity,
                 services={
-                    "sts": StsService(
-                        components.storage,
-                        components.identity,
-                        components.authz,
-                        components.clock,
-                    ),
+                    "sts": StsService(components.storage, components.identity, components.authz),
                     "iam": IamService(
                         components.storage,
                         components.identity,

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from strongroom.clock import Clock
 from strongroom.domain import policy as policy_lang
 from strongroom.errors import AccessDenied, Validation
 from strongroom.service.authorize import Authorizer
@@ -86,13 +85,10 @@ def _packed_size(document: str | None, tags: tuple[tuple[str, str], ...]) -> int
 class StsService:
     """The STS operations Strongroom serves."""
 
-    def __init__(
-        self, storage: Storage, identity: Identity, authz: Authorizer, clock: Clock
-    ) -> None:
+    def __init__(self, storage: Storage, identity: Identity, authz: Authorizer) -> None:
         self._storage = storage
         self._identity = identity
         self._authz = authz
-        self._clock = clock
 
     def get_caller_identity(self, ctx: RequestContext) -> CallerIdentity:
         """The authenticated principal: unique id, account and ARN."""
