@@ -24,6 +24,7 @@ __all__ = [
     "get_previous_dict",
     "get_secret_dict",
     "master_dict_for",
+    "rotator",
     "run_step",
     "set_own_password",
     "should_run",
@@ -281,3 +282,56 @@ def set_own_password(
         )
     change_password(conn, pending)
     logger.info("setSecret: password of %s's user changed", secret_id)
+
+
+class Rotate(Protocol):
+    """A rotator's entry point: one step of one rotation (AWS's template signature, with
+    the client passed in)."""
+
+    def __call__(
+        self,
+        client: SecretsClient,
+        secret_id: str,
+        token: str,
+        step: str,
+        *,
+        exclude_characters: str = ...,
+        password_length: int = ...,
+    ) -> None: ...
+
+
+def rotator(
+    *,
+    engines: Collection[str],
+    set_secret: Callable[[SecretsClient, str, str], None],
+    test_login: Callable[[SecretDict], None],
+    new_username: Callable[[str], str] | None = None,
+) -> Rotate:
+    """An engine's ``rotate``: :func:`run_step` with that engine's setSecret and login test."""
+
+    def rotate(
+        client: SecretsClient,
+        secret_id: str,
+        token: str,
+        step: str,
+        *,
+        exclude_characters: str = DEFAULT_EXCLUDE_CHARACTERS,
+        password_length: int = DEFAULT_PASSWORD_LENGTH,
+    ) -> None:
+        """Run one rotation ``step`` for version ``token`` of ``secret_id``. Raises
+        ValueError or KeyError when the step cannot be done; AWSCURRENT moves only in
+        finishSecret."""
+        run_step(
+            client,
+            secret_id,
+            token,
+            step,
+            engines=engines,
+            set_secret=set_secret,
+            test_login=test_login,
+            exclude_characters=exclude_characters,
+            password_length=password_length,
+            new_username=new_username,
+        )
+
+    return rotate

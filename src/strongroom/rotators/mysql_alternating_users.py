@@ -1,6 +1,7 @@
 """MySQL/MariaDB alternating-users rotation: the master secret's login sets the password of
 the other user (``<username>_clone``, created on first use with the user's grants), as AWS's
-SecretsManagerRDSMySQLRotationMultiUser template does."""
+SecretsManagerRDSMySQLRotationMultiUser template does. The secret names its master secret in
+``masterarn`` (same host); usernames must be letters, digits and underscores."""
 
 from __future__ import annotations
 
@@ -12,36 +13,6 @@ from strongroom.rotators import _mysql, _steps
 __all__ = ["rotate"]
 
 logger = logging.getLogger(__name__)
-
-
-def rotate(
-    client: _steps.SecretsClient,
-    secret_id: str,
-    token: str,
-    step: str,
-    *,
-    exclude_characters: str = _steps.DEFAULT_EXCLUDE_CHARACTERS,
-    password_length: int = _steps.DEFAULT_PASSWORD_LENGTH,
-) -> None:
-    """Run one rotation ``step`` for version ``token`` of ``secret_id``.
-
-    The secret's JSON must name its master secret in ``masterarn``; that login (on the same
-    host) creates the clone, copies grants and sets passwords. Usernames must be letters,
-    digits and underscores. Raises ValueError or KeyError when the step cannot be done;
-    AWSCURRENT moves only in finishSecret.
-    """
-    _steps.run_step(
-        client,
-        secret_id,
-        token,
-        step,
-        engines=_mysql.ENGINES,
-        set_secret=_set_secret,
-        test_login=_mysql.run_test_query,
-        exclude_characters=exclude_characters,
-        password_length=password_length,
-        new_username=functools.partial(_steps.alternate_username, max_length=_mysql.MAX_USERNAME),
-    )
 
 
 def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> None:
@@ -80,3 +51,11 @@ def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> Non
             cur.execute("SET PASSWORD FOR %s = " + expression, (user, pending["password"]))
         conn.commit()
     logger.info("setSecret: password of %s's pending user set by the master", secret_id)
+
+
+rotate = _steps.rotator(
+    engines=_mysql.ENGINES,
+    set_secret=_set_secret,
+    test_login=_mysql.run_test_query,
+    new_username=functools.partial(_steps.alternate_username, max_length=_mysql.MAX_USERNAME),
+)

@@ -8,33 +8,6 @@ from strongroom.rotators import _mysql, _steps
 __all__ = ["rotate"]
 
 
-def rotate(
-    client: _steps.SecretsClient,
-    secret_id: str,
-    token: str,
-    step: str,
-    *,
-    exclude_characters: str = _steps.DEFAULT_EXCLUDE_CHARACTERS,
-    password_length: int = _steps.DEFAULT_PASSWORD_LENGTH,
-) -> None:
-    """Run one rotation ``step`` for version ``token`` of ``secret_id``.
-
-    Raises ValueError or KeyError when the step cannot be done (bad token or stage, missing
-    fields, no credentials that log in); AWSCURRENT moves only in finishSecret.
-    """
-    _steps.run_step(
-        client,
-        secret_id,
-        token,
-        step,
-        engines=_mysql.ENGINES,
-        set_secret=_set_secret,
-        test_login=_mysql.run_test_query,
-        exclude_characters=exclude_characters,
-        password_length=password_length,
-    )
-
-
 def _change_password(conn: _mysql.Connection, pending: _steps.SecretDict) -> None:
     with conn:
         expression = _mysql.password_expression(conn)
@@ -53,3 +26,10 @@ def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> Non
         connect=_mysql.connect,
         change_password=_change_password,
     )
+
+
+rotate = _steps.rotator(
+    engines=_mysql.ENGINES,
+    set_secret=_set_secret,
+    test_login=_mysql.run_test_query,
+)

@@ -16,37 +16,6 @@ __all__ = ["rotate"]
 logger = logging.getLogger(__name__)
 
 
-def rotate(
-    client: _steps.SecretsClient,
-    secret_id: str,
-    token: str,
-    step: str,
-    *,
-    exclude_characters: str = _steps.DEFAULT_EXCLUDE_CHARACTERS,
-    password_length: int = _steps.DEFAULT_PASSWORD_LENGTH,
-) -> None:
-    """Run one rotation ``step`` for version ``token`` of ``secret_id``.
-
-    The secret's JSON must name its master secret in ``masterarn``; that login (on the same
-    host) creates the clone and sets passwords. Raises ValueError or KeyError when the step
-    cannot be done; AWSCURRENT moves only in finishSecret.
-    """
-    _steps.run_step(
-        client,
-        secret_id,
-        token,
-        step,
-        engines=_postgres.ENGINES,
-        set_secret=_set_secret,
-        test_login=_postgres.run_test_query,
-        exclude_characters=exclude_characters,
-        password_length=password_length,
-        new_username=functools.partial(
-            _steps.alternate_username, max_length=_postgres.MAX_USERNAME
-        ),
-    )
-
-
 def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> None:
     engines = _postgres.ENGINES
     current = _steps.get_secret_dict(client, secret_id, "AWSCURRENT", engines)
@@ -83,3 +52,11 @@ def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> Non
                 _postgres.password_statement(conn, "ALTER USER", user, pending["password"])
             )
     logger.info("setSecret: password of %s's pending user set by the master", secret_id)
+
+
+rotate = _steps.rotator(
+    engines=_postgres.ENGINES,
+    set_secret=_set_secret,
+    test_login=_postgres.run_test_query,
+    new_username=functools.partial(_steps.alternate_username, max_length=_postgres.MAX_USERNAME),
+)

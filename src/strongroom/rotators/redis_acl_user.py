@@ -22,34 +22,6 @@ ENGINES = frozenset({"redis"})
 _USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 
 
-def rotate(
-    client: _steps.SecretsClient,
-    secret_id: str,
-    token: str,
-    step: str,
-    *,
-    exclude_characters: str = _steps.DEFAULT_EXCLUDE_CHARACTERS,
-    password_length: int = _steps.DEFAULT_PASSWORD_LENGTH,
-) -> None:
-    """Run one rotation ``step`` for version ``token`` of ``secret_id``.
-
-    setSecret replaces all of the user's passwords with the pending one, so the old password
-    stops working at once. Raises ValueError or KeyError when the step cannot be done;
-    AWSCURRENT moves only in finishSecret.
-    """
-    _steps.run_step(
-        client,
-        secret_id,
-        token,
-        step,
-        engines=ENGINES,
-        set_secret=_set_secret,
-        test_login=_test_login,
-        exclude_characters=exclude_characters,
-        password_length=password_length,
-    )
-
-
 def _test_login(pending: _steps.SecretDict) -> None:
     conn = _connect(pending)
     if conn is None:
@@ -114,3 +86,10 @@ def _set_secret(client: _steps.SecretsClient, secret_id: str, token: str) -> Non
             "ACL", "SETUSER", user, "resetpass", ">" + pending["password"]
         )
     logger.info("setSecret: password of %s's user changed", secret_id)
+
+
+rotate = _steps.rotator(
+    engines=ENGINES,
+    set_secret=_set_secret,
+    test_login=_test_login,
+)
