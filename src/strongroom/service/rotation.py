@@ -115,6 +115,12 @@ class RotationRegistry:
     def __init__(self, clients: ClientFactory | None = None) -> None:
         self._functions: dict[str, RotationFunction] = {}
         self._clients = clients
+        self._resolvers: list[Callable[[str], RotationFunction | None]] = []
+
+    def add_resolver(self, resolver: Callable[[str], RotationFunction | None]) -> None:
+        """Also look ARNs up with ``resolver`` (stored functions, webhooks), after the
+        registered functions and the built-ins; it returns None for an ARN it doesn't know."""
+        self._resolvers.append(resolver)
 
     def client_for(self, account_id: str) -> Any:
         """A boto3-like secretsmanager client acting in ``account_id`` (for functions)."""
@@ -148,6 +154,10 @@ class RotationRegistry:
                     spec = None
                 if spec is not None:
                     return _Builtin(module, self._clients)
+        for resolver in self._resolvers:
+            resolved = resolver(arn)
+            if resolved is not None:
+                return resolved
         return None
 
 
