@@ -16,6 +16,7 @@ from strongroom.cli.explain import print_explanation
 from strongroom.cli.hsm import pkcs11_group
 from strongroom.cli.root import open_components, operator, root, unseal
 from strongroom.cli.rotation import rotation
+from strongroom.cli.store import backup, restore, store
 from strongroom.cli.runner import InsecureListen, serve
 from strongroom.crypto.rootkey import RootKeyError
 from strongroom.crypto.tls import self_signed
@@ -217,6 +218,9 @@ main.add_command(operator)
 main.add_command(unseal)
 main.add_command(root)
 main.add_command(rotation)
+main.add_command(store)
+main.add_command(backup)
+main.add_command(restore)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from strongroom.storage.base import (
     iter_chunks,
 )
 from strongroom.storage.sqlite_kms import KmsTxMixin
+from strongroom.storage.sqlite_transfer import SqliteLoader, SqliteSnapshot
 
 __all__ = ["SqliteStorage", "migrations"]
 
@@ -1130,6 +1131,36 @@ class SqliteStorage:
                 conn.execute("COMMIT")
             finally:
                 # PRAGMA data_version does not move for this connection's own commits.
+                self._local.staged = None
+                self._writes += 1
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqliteSnapshot]:
+        """Every table as of one instant (a read transaction), for copies and backups."""
+        conn = self._connect()  # its own connection: never joins a caller's transaction
+        try:
+            conn.execute("BEGIN")
+            yield SqliteSnapshot(conn)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+            with self._all_lock:
+                self._all.remove(conn)
+
+    @contextmanager
+    def loader(self) -> Iterator[SqliteLoader]:
+        """Fill this (empty) store in one write transaction; see storage/transfer.py."""
+        conn = self._conn()
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteLoader(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+            finally:
                 self._local.staged = None
                 self._writes += 1
 
