@@ -16,8 +16,8 @@ from strongroom.cli.explain import print_explanation
 from strongroom.cli.hsm import pkcs11_group
 from strongroom.cli.root import open_components, operator, root, unseal
 from strongroom.cli.rotation import rotation
-from strongroom.cli.store import backup, restore, store
 from strongroom.cli.runner import InsecureListen, serve
+from strongroom.cli.store import backup, restore, store
 from strongroom.crypto.rootkey import RootKeyError
 from strongroom.crypto.tls import self_signed
 from strongroom.errors import ServiceError
