@@ -904,3 +904,16 @@ def test_rotations_for_many_and_replace_sealed(storage: Storage) -> None:
         v1, v2 = tx.version(rotated, "v1"), tx.version(rotated, "v2")
         assert v1 is not None and v1.sealed == b"re-encrypted"
         assert v2 is not None and v2.sealed == b"ciphertext-v2"
+
+
+def test_a_lease_has_one_holder_until_it_expires(storage: Storage) -> None:
+    with storage.write() as tx:
+        assert tx.take_lease("purger", "node-a", 100.0, 130.0)
+    with storage.write() as tx:
+        assert not tx.take_lease("purger", "node-b", 110.0, 140.0)  # a's lease still runs
+        assert tx.take_lease("purger", "node-a", 120.0, 150.0)  # the holder renews
+        assert not tx.take_lease("purger", "node-b", 149.0, 179.0)
+        assert tx.take_lease("other-job", "node-b", 149.0, 179.0)  # leases are by name
+    with storage.write() as tx:
+        assert tx.take_lease("purger", "node-b", 150.0, 180.0)  # expired: b takes over
+        assert not tx.take_lease("purger", "node-a", 151.0, 181.0)

@@ -28,6 +28,7 @@ from strongroom.service.iam import IamService
 from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
 from strongroom.service.kms import KmsService
+from strongroom.service.leases import Lease
 from strongroom.service.policies import ResourcePolicyService
 from strongroom.service.rotation import RotationRegistry, RotationService
 from strongroom.service.rotation_client import RotationClient
@@ -276,13 +277,18 @@ class StrongroomApp:
     async def _purge_loop(self) -> None:
         loop = asyncio.get_running_loop()
         interval = self.components.settings.purge.interval_seconds
+        # One node of a deployment purges; another takes over when its lease runs out.
+        lease = Lease(self.components.storage, self.components.clock, "purger", 3 * interval + 10)
         while True:
             try:
+                if not await loop.run_in_executor(self._writer, lease.acquire):
+                    await asyncio.sleep(interval)
+                    continue
                 now = self._purge_clock.now()
-                while await loop.run_in_executor(
+                while purged := await loop.run_in_executor(
                     self._writer, self.components.secrets.purge_due, now
                 ):
-                    pass
+                    log.info("purger: removed %d secrets whose recovery window ended", purged)
                 await loop.run_in_executor(self._writer, self.components.identity.purge_sessions)
                 if self.components.kms is not None:
                     await loop.run_in_executor(

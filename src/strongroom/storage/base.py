@@ -504,6 +504,11 @@ class WriteTx(ReadTx, KmsWriteTx, Protocol):
         """Remove sessions that expired before ``now``; returns how many."""
         ...
 
+    def take_lease(self, name: str, holder: str, now: float, expires_at: float) -> bool:
+        """Hold lease ``name`` for ``holder`` until ``expires_at`` when it is free, expired
+        or already ``holder``'s; False while another holder's lease runs."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class StagedValue:

@@ -972,6 +972,16 @@ class _Tx(KmsTxMixin):
         cur = self._c.execute("DELETE FROM iam_sessions WHERE expires_at < ?", (now,))
         return cur.rowcount
 
+    def take_lease(self, name: str, holder: str, now: float, expires_at: float) -> bool:
+        cur = self._c.execute(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+            "expires_at = excluded.expires_at "
+            "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
+            (name, holder, expires_at, now),
+        )
+        return cur.rowcount == 1
+
     def insert_key_material(self, key_id: str, version: int, wrapped: bytes) -> None:
         self._c.execute(
             "INSERT INTO kms_key_material (key_id, version, wrapped) VALUES (?, ?, ?)",
