@@ -230,7 +230,8 @@ def parse_rules(
     if gaps and min(gaps) < 4:
         raise _bad("You can rotate a secret at most every four hours.")
     if hours is not None:
-        if ordered[0] * _HOUR + min(cron.minutes) * 60 + hours * _HOUR > _DAY:
+        # The last window of the day is the one that could run past midnight.
+        if ordered[-1] * _HOUR + min(cron.minutes) * 60 + hours * _HOUR > _DAY:
             raise _bad("The rotation window can't extend into the next UTC day.")
         if gaps and hours > min(gaps):
             raise _bad("The rotation window can't extend into the next rotation window.")

@@ -177,12 +177,20 @@ def _lambda_arn_ok(arn: str) -> bool:
     return len(parts) >= 7 and parts[:3] == ["arn", "aws", "lambda"] and parts[5] == "function"
 
 
+def _failure_name(exc: BaseException) -> str:
+    """A failure's class name and, for a stored function's error, Lambda's errorType
+    ("FunctionFailed: ValueError"); never the message, which may quote a secret value."""
+    error_type = getattr(exc, "error_type", None)
+    name = type(exc).__name__
+    return f"{name}: {error_type}" if isinstance(error_type, str) else name
+
+
 def _reason(exc: Exception) -> str:
     """What the history says about a failure: our own refusals (which never quote values)
     in full, anything else only by class name, since a function's message may quote one."""
     if isinstance(exc, InvalidRequest | AccessDenied):
         return f"{type(exc).__name__}: {exc.message}"
-    return type(exc).__name__
+    return _failure_name(exc)
 
 
 def schedule_of(rules: str | None) -> schedule.Schedule | None:
@@ -311,6 +319,8 @@ class RotationService:
                 else old.rules
             )
             sched = new_schedule or schedule_of(rules_text)
+            if immediately and self._running_elsewhere(tx, rec.pk, now):
+                raise InvalidRequest(NOT_COMPLETE)
             token = self._pending_token(tx, rec, client_request_token)
             base = old.last_rotated_at or now
             next_at = sched.next_rotation(base) if sched is not None else None
@@ -322,6 +332,8 @@ class RotationService:
             if immediately:
                 self._claim_local(rec.pk)
                 claimed.append(rec.pk)
+                # Written with the claim, so that every node sees the rotation as running.
+                tx.add_rotation_attempt(rec.pk, self._line(token, STARTED, EVENT))
             tx.put_rotation(
                 RotationRecord(rec.pk, arn, rules_text, True, old.last_rotated_at, next_at, 0)
             )
@@ -381,11 +393,15 @@ class RotationService:
         with self._storage.read() as tx:
             due = tx.due_rotations(now, limit)
         claimed: list[RotationRecord] = []
-        for rot in due:
-            assert rot.next_rotation_at is not None
+        if due:
+            # One transaction for the batch; each claim still succeeds only where the row
+            # is as this read saw it, so another process's claim in between wins.
             with self._storage.write() as tx:
-                if tx.claim_rotation(rot.secret_pk, rot.next_rotation_at, now + _LEASE_SECONDS):
-                    claimed.append(rot)
+                for rot in due:
+                    assert rot.next_rotation_at is not None
+                    lease = now + _LEASE_SECONDS
+                    if tx.claim_rotation(rot.secret_pk, rot.next_rotation_at, lease):
+                        claimed.append(rot)
         if pool is None:
             for rot in claimed:
                 self._scheduled(rot, now)
@@ -397,7 +413,17 @@ class RotationService:
     def _scheduled(self, rot: RotationRecord, now: float) -> None:
         with self._storage.read() as tx:
             rec = tx.get_secret(rot.secret_pk)
-        if rec is None or rec.deleted_at is not None or rot.lambda_arn is None:
+        if rec is None or rot.lambda_arn is None:
+            return
+        if rec.deleted_at is not None:
+            # No rotation while scheduled for deletion. Look again at the next window, not
+            # when the lease ends (every 15 minutes), so that a restored secret rotates on
+            # its schedule and waiting deletions cost nothing per tick.
+            with self._storage.write() as tx:
+                current = tx.rotation(rec.pk)
+                sched = schedule_of(current.rules) if current is not None else None
+                if current is not None and sched is not None and current.enabled:
+                    tx.put_rotation(replace(current, next_rotation_at=sched.next_rotation(now)))
             return
         try:
             self._claim_local(rec.pk)
@@ -407,6 +433,7 @@ class RotationService:
             try:
                 with self._storage.write() as tx:
                     token = self._pending_token(tx, rec, None)
+                    tx.add_rotation_attempt(rec.pk, self._line(token, STARTED, EVENT))
             except BaseException:
                 self._release_local(rec.pk)
                 raise
@@ -418,6 +445,16 @@ class RotationService:
             )
 
     # -- engine -------------------------------------------------------------------------
+    @staticmethod
+    def _running_elsewhere(tx: Any, pk: int, now: float) -> bool:
+        """Whether the history's last rotation event is a RotationStarted younger than the
+        lease: a rotation running in some process (this one checks its own claims apart).
+        After the lease a rotation whose process died counts as abandoned."""
+        for line in reversed(tx.rotation_history(pk, 24)):
+            if line.outcome == EVENT:
+                return bool(line.step == STARTED and line.at > now - _LEASE_SECONDS)
+        return False
+
     def _pending_token(self, tx: Any, rec: SecretRecord, token: str | None) -> str:
         """The version id this rotation works on: the unfinished rotation's (resumed), or a
         new one carrying AWSPENDING and no value yet."""
@@ -438,54 +475,44 @@ class RotationService:
         tx.set_labels(rec.pk, staging.attach(labels, version_id, [staging.AWSPENDING]))
         return version_id
 
-    def _note(
-        self, pk: int, token: str, step: str, outcome: str, detail: str | None = None
-    ) -> None:
-        with self._storage.write() as tx:
-            tx.add_rotation_attempt(
-                pk, RotationAttempt(token, step, outcome, detail, self._clock.now())
-            )
+    def _line(
+        self, token: str, step: str, outcome: str, detail: str | None = None
+    ) -> RotationAttempt:
+        return RotationAttempt(token, step, outcome, detail, self._clock.now())
 
-    def _invoke(self, rec: SecretRecord, arn: str, token: str, step: str) -> None:
+    def _invoke(
+        self, rec: SecretRecord, arn: str, token: str, step: str, carry: list[RotationAttempt]
+    ) -> None:
+        """Run one step. Its "started" line is committed before the function runs, in one
+        transaction with the history lines in ``carry`` (earlier outcomes not yet written);
+        the step's own outcome is left in ``carry`` for the caller's next transaction."""
         function = self.registry.lookup(arn)
         if function is None:
             raise AccessDenied(CANNOT_INVOKE)
-        self._note(rec.pk, token, step, "started")
+        with self._storage.write() as tx:
+            for line in [*carry, self._line(token, step, "started")]:
+                tx.add_rotation_attempt(rec.pk, line)
+        carry.clear()
         try:
             function.invoke({"SecretId": rec.arn, "ClientRequestToken": token, "Step": step})
         except Exception as exc:
             # Only the class name: a function's message may quote a secret value.
-            self._note(rec.pk, token, step, "failed", type(exc).__name__)
+            carry.append(self._line(token, step, "failed", _failure_name(exc)))
             raise
-        self._note(rec.pk, token, step, "ok")
+        carry.append(self._line(token, step, "ok"))
 
-    def _run(self, rec: SecretRecord, arn: str, token: str, now: float) -> None:
+    def _run(self, rec: SecretRecord, arn: str, token: str, carry: list[RotationAttempt]) -> None:
+        """The four steps; a failure is raised as InvalidRequest (or AccessDenied)."""
         try:
             for step in STEPS:
-                self._invoke(rec, arn, token, step)
-            with self._storage.read() as tx:
-                moved = tx.labels(rec.pk).get(staging.AWSCURRENT) == token
-            if not moved:  # noted outside the read: SQLite cannot nest a write in it
-                self._note(rec.pk, token, "finishSecret", "failed", "AWSCURRENT not moved")
-                raise InvalidRequest(
-                    "The rotation function did not move AWSCURRENT to the new version."
-                )
+                self._invoke(rec, arn, token, step, carry)
         except Exception as exc:
-            self._failed(rec.pk, now)
             if isinstance(exc, InvalidRequest | AccessDenied):
                 raise
             raise InvalidRequest(
-                f"The rotation function failed ({type(exc).__name__}); AWSCURRENT is unchanged "
+                f"The rotation function failed ({_failure_name(exc)}); AWSCURRENT is unchanged "
                 "and the next attempt resumes this rotation."
             ) from None
-        with self._storage.write() as tx:
-            rot = tx.rotation(rec.pk)
-            if rot is not None:
-                sched = schedule_of(rot.rules)
-                next_at = sched.next_rotation(now) if sched is not None and rot.enabled else None
-                tx.put_rotation(
-                    replace(rot, last_rotated_at=now, next_rotation_at=next_at, failures=0)
-                )
 
     def _claim_local(self, pk: int) -> None:
         """Mark a rotation of ``pk`` as running here; refused while one already runs."""
@@ -501,22 +528,39 @@ class RotationService:
     def _rotate(self, rec: SecretRecord, arn: str, token: str, now: float) -> None:
         """One attempt, claimed with :meth:`_claim_local`: the four steps between a
         RotationStarted and a RotationSucceeded, RotationFailed or RotationAbandoned event.
-        The claim is released before the closing event, so whoever sees it may start again."""
+        The outcome (next rotation or backoff, the last step's line, the closing event) is
+        one transaction, and the claim is released inside it, so whoever sees the closing
+        event may start again."""
+        carry: list[RotationAttempt] = []  # RotationStarted was written with the claim
         error: Exception | None = None
         try:
-            self._note(rec.pk, token, STARTED, EVENT)
-            self._run(rec, arn, token, now)
+            self._run(rec, arn, token, carry)
         except Exception as exc:
             error = exc
+        try:
+            with self._storage.write() as tx:
+                labels = tx.labels(rec.pk)
+                if error is None and labels.get(staging.AWSCURRENT) != token:
+                    carry.append(
+                        self._line(token, "finishSecret", "failed", "AWSCURRENT not moved")
+                    )
+                    error = InvalidRequest(
+                        "The rotation function did not move AWSCURRENT to the new version."
+                    )
+                if error is None:
+                    self._succeeded(tx, rec.pk, now)
+                    carry.append(self._line(token, SUCCEEDED, EVENT))
+                else:
+                    self._failed(tx, rec.pk, now)
+                    closing = ABANDONED if labels.get(staging.AWSPENDING) != token else FAILED
+                    carry.append(self._line(token, closing, EVENT, _reason(error)))
+                for line in carry:
+                    tx.add_rotation_attempt(rec.pk, line)
+                self._release_local(rec.pk)
         finally:
             self._release_local(rec.pk)
-        if error is None:
-            self._note(rec.pk, token, SUCCEEDED, EVENT)
-            return
-        with self._storage.read() as tx:
-            abandoned = tx.labels(rec.pk).get(staging.AWSPENDING) != token
-        self._note(rec.pk, token, ABANDONED if abandoned else FAILED, EVENT, _reason(error))
-        raise error
+        if error is not None:
+            raise error
 
     def _in_background(self, rec: SecretRecord, arn: str, token: str, now: float) -> None:
         """A RotateSecret attempt in the rotation pool; a failure is already in the history
@@ -526,20 +570,33 @@ class RotationService:
         except Exception as exc:
             log.warning("rotation of %s failed (%s); will retry", rec.arn, type(exc).__name__)
 
-    def _failed(self, pk: int, now: float) -> None:
-        with self._storage.write() as tx:
-            rot = tx.rotation(pk)
-            if rot is not None and rot.enabled:
-                failures = rot.failures + 1
-                delay = min(_BACKOFF_BASE * 2 ** (failures - 1), _BACKOFF_MAX)
-                tx.put_rotation(replace(rot, failures=failures, next_rotation_at=now + delay))
+    @staticmethod
+    def _succeeded(tx: Any, pk: int, now: float) -> None:
+        """Record a rotation that finished at ``now``: the next window, no failures."""
+        rot = tx.rotation(pk)
+        if rot is not None:
+            sched = schedule_of(rot.rules)
+            next_at = sched.next_rotation(now) if sched is not None and rot.enabled else None
+            tx.put_rotation(replace(rot, last_rotated_at=now, next_rotation_at=next_at, failures=0))
+
+    @staticmethod
+    def _failed(tx: Any, pk: int, now: float) -> None:
+        """Record a failed attempt: retry after a backoff that doubles with each failure."""
+        rot = tx.rotation(pk)
+        if rot is not None and rot.enabled:
+            failures = rot.failures + 1
+            delay = min(_BACKOFF_BASE * 2 ** (failures - 1), _BACKOFF_MAX)
+            tx.put_rotation(replace(rot, failures=failures, next_rotation_at=now + delay))
 
     def _test_only(self, rec: SecretRecord, arn: str, token: str) -> None:
         """RotateImmediately false: run testSecret on an AWSPENDING version, then remove it."""
+        carry: list[RotationAttempt] = []
         try:
-            self._invoke(rec, arn, token, "testSecret")
+            self._invoke(rec, arn, token, "testSecret", carry)
         finally:
             with self._storage.write() as tx:
+                for line in carry:  # the step's outcome
+                    tx.add_rotation_attempt(rec.pk, line)
                 labels = tx.labels(rec.pk)
                 version = tx.version(rec.pk, token)
                 if labels.get(staging.AWSPENDING) == token and version is not None:

@@ -88,6 +88,7 @@ def test_cron_lists_ranges_steps_months_and_years() -> None:
         (None, "cron(0 25 * * ? *)", None),
         (None, "cron(0 20 * * ? *)", "5h"),
         (None, "cron(0 0,6 * * ? *)", "7h"),
+        (None, "cron(0 4/8 * * ? *)", "8h"),  # the 20:00 window runs past midnight
         (None, "cron(0 4 ? * 1#6 *)", None),
         (None, "cron(0 4 ? * FOO *)", None),
         (None, "cron(0 4 ? * 5-2 *)", None),
