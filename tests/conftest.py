@@ -115,13 +115,39 @@ class Server:
         return exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"]
 
 
+# Databases made for servers under STRONGROOM_TEST_STORE=postgresql, dropped at the end.
+_PG_DATABASES: list[str] = []
+
+
 def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Server:
-    """Create a data directory with an account (via the CLI) and a server object for it."""
+    """Create a data directory with an account (via the CLI) and a server object for it.
+
+    Under STRONGROOM_TEST_STORE=postgresql the server keeps its store in a new PostgreSQL
+    database (tests/pgstore.py) instead of a SQLite file in the data directory; its URL is
+    added to ``extra_env`` itself, so another server given the same dict shares the store.
+    """
     data = tmp / "data"
-    srv = Server(data, free_port(), "", "", tmp / "server.log", dict(extra_env or {}))
+    env = extra_env if extra_env is not None else {}
+    from pgstore import create_database, use_postgres_servers  # noqa: PLC0415 - needs sys.path
+
+    if use_postgres_servers() and "STRONGROOM_STORAGE__URL" not in env:
+        name, url = create_database()
+        _PG_DATABASES.append(name)
+        env["STRONGROOM_STORAGE__URL"] = url
+    srv = Server(data, free_port(), "", "", tmp / "server.log", env)
     akid, secret = srv.new_account()
     srv.access_key_id, srv.secret_access_key = akid, secret
     return srv
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the PostgreSQL databases the servers of this session used."""
+    if _PG_DATABASES:
+        from pgstore import drop_database  # noqa: PLC0415 - needs sys.path
+
+        for name in _PG_DATABASES:
+            drop_database(name)
+        _PG_DATABASES.clear()
 
 
 @pytest.fixture(scope="session")

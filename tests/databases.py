@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 import pymysql
@@ -67,6 +68,36 @@ class PgCluster:
     superuser: str
     password: str
     host: str = "127.0.0.1"
+    # What stop()/start() need; set by scram_cluster().
+    data_dir: Path | None = None
+    pg_ctl: Path | None = None
+    run_as: tuple[str, ...] = ()
+    log_path: Path | None = None
+
+    def url(self, dbname: str = "postgres") -> str:
+        """A libpq URL for the superuser and ``dbname``."""
+        password = quote(self.password, safe="")
+        return f"postgresql://{self.superuser}:{password}@{self.host}:{self.port}/{dbname}"
+
+    def _pg_ctl(self, *args: str) -> None:
+        assert self.pg_ctl is not None and self.data_dir is not None, "not a scram_cluster()"
+        subprocess.run(
+            [*self.run_as, str(self.pg_ctl), "-D", str(self.data_dir), "-w", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (pg_ctl -m ``mode``: fast closes sessions, immediate crashes)."""
+        self._pg_ctl("-m", mode, "stop")
+
+    def start(self) -> None:
+        """Start the stopped server again, on the same port and data."""
+        assert self.log_path is not None
+        socket_dir = str(self.log_path.parent)
+        options = f"-p {self.port} -k {socket_dir} -c listen_addresses={self.host}"
+        self._pg_ctl("-l", str(self.log_path), "-o", options, "start")
 
     def connect(self, user: str | None = None, password: str | None = None) -> Any:
         """Log in (as the superuser by default); raises psycopg.OperationalError if refused."""
@@ -180,7 +211,15 @@ def scram_cluster() -> Iterator[PgCluster]:
         shutil.rmtree(base, ignore_errors=True)
         require("a throwaway PostgreSQL cluster", detail)
     try:
-        yield PgCluster(port=port, superuser="postgres", password=password)
+        yield PgCluster(
+            port=port,
+            superuser="postgres",
+            password=password,
+            data_dir=data,
+            pg_ctl=pg_ctl,
+            run_as=tuple(as_postgres),
+            log_path=base / "log",
+        )
     finally:
         subprocess.run(
             [*as_postgres, str(pg_ctl), "-D", str(data), "-m", "immediate", "-w", "stop"],

@@ -4,7 +4,8 @@
     ├── NotFound                 the secret, version or label does not exist
     ├── AlreadyExists            name taken, or a request token reused with another value
     ├── InvalidRequest           the call is not valid for the resource's current state
-    │   └── Disabled             the key (or resource) is disabled
+    │   ├── Disabled             the key (or resource) is disabled
+    │   └── StaleRevision        the caller named a revision that is no longer current
     ├── InvalidParameter         a parameter value is not acceptable
     │   ├── InvalidName          a name breaks the naming rules (e.g. a KMS alias)
     │   ├── IncorrectKey         the ciphertext was not made under the key the caller named
@@ -28,6 +29,7 @@
     │   ├── UnrecognizedClient   the access key is unknown or inactive
     │   └── InvalidSignature     wrong signature, expired or not yet current
     ├── AccessDenied             authenticated but not allowed
+    ├── Unavailable              the store cannot be reached now; the client may retry
     └── InternalError            anything unexpected; logged with the request id
 
 Messages are shown to clients: they must never contain a secret value or key material.
@@ -63,6 +65,8 @@ __all__ = [
     "RequestTooLarge",
     "Serialization",
     "ServiceError",
+    "StaleRevision",
+    "Unavailable",
     "UnknownOperation",
     "UnrecognizedClient",
     "Validation",
@@ -97,6 +101,10 @@ class InvalidParameter(ServiceError):
 
 class Disabled(InvalidRequest):
     default_message = "The specified key is disabled."
+
+
+class StaleRevision(InvalidRequest):
+    default_message = "The revision named in the request is not the latest revision."
 
 
 class InvalidName(InvalidParameter):
@@ -146,6 +154,13 @@ class DecryptionFailed(ServiceError):
     default_message = (
         "Secrets Manager can't decrypt the protected secret text using the provided KMS key."
     )
+
+
+class Unavailable(ServiceError):
+    """The store could not be reached, or the connection broke mid-transaction: the
+    transaction was not committed (unless it broke during COMMIT) and the client may retry."""
+
+    default_message = "The service is temporarily unavailable. Retry the request."
 
 
 class NotSupported(ServiceError):

@@ -13,10 +13,11 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "CryptoSettings",
+    "FunctionsSettings",
     "PurgeSettings",
     "RotationSettings",
     "ServerSettings",
@@ -60,7 +61,11 @@ class StorageSettings:
     """Where secrets are kept. The URL scheme picks the backend."""
 
     url: str = "sqlite:///strongroom.db"
-    """``sqlite:///path/to/file.db`` (relative paths are under the data directory)."""
+    """``sqlite:///path/to/file.db`` (relative paths are under the data directory), or
+    ``postgresql://user@host:port/dbname`` (any libpq URL) for a database that every node of a
+    deployment shares."""
+    pool_size: int = 10
+    """PostgreSQL: at most this many connections per node."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,40 @@ class RotationSettings:
     test_module: str = ""
     """Testing aid: a Python module imported at start whose ``register(registry)`` adds
     rotation functions; only with ``allow_test_functions``."""
+    webhook_endpoint_url: str = ""
+    """The Secrets Manager endpoint URL sent to rotation webhooks with their role's
+    credentials; empty: this server's own address (``server.host`` and ``port``)."""
+
+
+@dataclass(frozen=True)
+class FunctionsSettings:
+    """The Lambda-compatible function API: rotation functions users deploy as zips."""
+
+    enabled: bool = True
+    """Run stored functions (Invoke, rotation through a stored function); when off, the
+    API still stores functions but refuses to run them."""
+    workers: int = 2
+    """How many Invoke calls run at once (rotations run in the rotation pool)."""
+    max_request_bytes: int = 69_905_067
+    """Largest request body on the Lambda paths: a 50 MB zip, base64 in JSON, as Lambda."""
+    work_dir: str = ""
+    """Where the runner unpacks code and makes each process's scratch directory; empty: a
+    new directory in the system's temporary directory, removed at shutdown. Relative paths
+    are under the data directory, which the run-as user cannot reach: when functions run as
+    ``run_as_user``, name a directory outside the data directory that it can search."""
+    run_as_user: str = "nobody"
+    """When the server runs as root: the OS user every function process runs as (with that
+    user's primary group and no supplementary groups), so that functions cannot read the
+    data directory (root key, database, TLS key)."""
+    allow_same_user: bool = False
+    """Run functions when the server is not root (or ``run_as_user`` is root), as the
+    server's own user. Functions can then read everything the server can (the root key and
+    the database: every account's secrets), so any principal allowed lambda:CreateFunction
+    can; off: such a server refuses CreateFunction, Invoke and rotation through a function."""
+    ca_bundle: str = ""
+    """CA bundle functions use to verify this server's certificate; empty: the server's own
+    certificate when it is the self-signed one of ``strongroom dev --tls``, else the
+    system's CAs."""
 
 
 @dataclass(frozen=True)
@@ -124,11 +163,21 @@ class Settings:
     crypto: CryptoSettings = field(default_factory=CryptoSettings)
     purge: PurgeSettings = field(default_factory=PurgeSettings)
     rotation: RotationSettings = field(default_factory=RotationSettings)
+    functions: FunctionsSettings = field(default_factory=FunctionsSettings)
 
     def path(self, p: str) -> Path:
         """Resolve ``p`` against the data directory unless it is absolute."""
         path = Path(p)
         return path if path.is_absolute() else Path(self.data_dir) / path
+
+    def storage_backend(self) -> Literal["sqlite", "postgresql"]:
+        """Which backend ``storage.url`` names; SettingsError for an unknown scheme."""
+        url = self.storage.url
+        if url.startswith("sqlite:///"):
+            return "sqlite"
+        if url.startswith(("postgresql://", "postgres://")):
+            return "postgresql"
+        raise SettingsError(f"unsupported storage URL scheme: {url.split(':', 1)[0]}")
 
     def sqlite_path(self) -> Path:
         """The database file named by ``storage.url``."""

@@ -1,5 +1,4 @@
-"""The Storage protocol by behaviour, run on every backend (SQLite now; PostgreSQL joins
-with its issue)."""
+"""The Storage protocol by behaviour, run on every backend (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from pgstore import pg_schema
 from strongroom.storage.base import (
+    FunctionRecord,
     GroupRecord,
     IamKind,
     ListQuery,
@@ -25,6 +26,7 @@ from strongroom.storage.base import (
     Storage,
     UserRecord,
     VersionRecord,
+    WebhookRecord,
     WriteTx,
 )
 from strongroom.storage.kms_base import (
@@ -33,11 +35,19 @@ from strongroom.storage.kms_base import (
     KmsKeyRecord,
     KmsRotationRecord,
 )
+from strongroom.storage.postgres import PostgresStorage
 from strongroom.storage.sqlite import SqliteStorage, migrations
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    """Each backend, empty: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
+    if request.param == "postgresql":
+        with pg_schema() as url:
+            pg = PostgresStorage(url, pool_size=4)
+            yield pg
+            pg.close()
+        return
     store = SqliteStorage(tmp_path / "contract.db")
     yield store
     store.close()
@@ -917,3 +927,142 @@ def test_a_lease_has_one_holder_until_it_expires(storage: Storage) -> None:
     with storage.write() as tx:
         assert tx.take_lease("purger", "node-b", 150.0, 180.0)  # expired: b takes over
         assert not tx.take_lease("purger", "node-a", 151.0, 181.0)
+
+
+def _function(name: str, account: str = "111111111111", revision: str = "r1") -> FunctionRecord:
+    return FunctionRecord(
+        account_id=account,
+        name=name,
+        runtime="python3.12",
+        role=f"arn:aws:iam::{account}:role/fn",
+        handler="lambda_function.lambda_handler",
+        description="",
+        timeout=3,
+        memory_size=128,
+        sealed_environment=b"sealed-env",
+        code_sha256="c2hh",
+        code_size=4,
+        revision_id=revision,
+        last_modified=1.5,
+        policy=None,
+    )
+
+
+def test_functions_round_trip_page_by_name_update_and_delete(storage: Storage) -> None:
+    """Functions are per account and case-sensitive by name, listed by name after a marker;
+    an update replaces the configuration and keeps the code unless new code is given."""
+    with storage.write() as tx:
+        tx.insert_account("111111111111", 1.0)
+        tx.insert_account("222222222222", 1.0)
+        for name in ("b", "a", "C", "c"):
+            tx.insert_function(_function(name), b"zip-" + name.encode())
+        tx.insert_function(_function("a", account="222222222222"), b"other")
+    with storage.read() as tx:
+        assert tx.function("111111111111", "a") == _function("a")
+        assert tx.function("111111111111", "A") is None
+        assert tx.function("333333333333", "a") is None
+        assert tx.function_code("111111111111", "c") == b"zip-c"
+        assert tx.function_code("111111111111", "C") == b"zip-C"
+        assert tx.function_code("111111111111", "nope") is None
+        first = tx.functions("111111111111", None, 2)
+        assert [f.name for f in first] == ["C", "a"]
+        assert [f.name for f in tx.functions("111111111111", "a", 10)] == ["b", "c"]
+        assert tx.functions("111111111111", "c", 10) == []
+        assert [f.name for f in tx.functions("222222222222", None, 10)] == ["a"]
+    changed = replace(
+        _function("a", revision="r2"),
+        timeout=60,
+        sealed_environment=None,
+        policy='{"Version":"2012-10-17","Statement":[]}',
+    )
+    with storage.write() as tx:
+        assert tx.update_function(changed)
+        assert not tx.update_function(_function("missing"))
+    with storage.read() as tx:
+        assert tx.function("111111111111", "a") == changed
+        assert tx.function_code("111111111111", "a") == b"zip-a"  # code kept
+    with storage.write() as tx:
+        assert tx.update_function(replace(changed, code_size=3, revision_id="r3"), b"new")
+    with storage.read() as tx:
+        found = tx.function("111111111111", "a")
+        assert found is not None and found.revision_id == "r3" and found.code_size == 3
+        assert tx.function_code("111111111111", "a") == b"new"
+    with storage.write() as tx:
+        assert tx.delete_function("111111111111", "a")
+        assert not tx.delete_function("111111111111", "a")
+    with storage.read() as tx:
+        assert tx.function("111111111111", "a") is None
+        assert tx.function_code("111111111111", "a") is None
+        assert tx.function("222222222222", "a") is not None  # the other account's stays
+
+
+def test_a_function_name_is_taken_once_per_account(storage: Storage) -> None:
+    """A second insert of the same (account, name) fails and writes nothing."""
+    with storage.write() as tx:
+        tx.insert_account("111111111111", 1.0)
+        tx.insert_function(_function("f"), b"one")
+    with pytest.raises(Exception), storage.write() as tx:  # noqa: B017 - backend's own error
+        tx.insert_function(_function("f", revision="r9"), b"two")
+    with storage.read() as tx:
+        found = tx.function("111111111111", "f")
+        assert found is not None and found.revision_id == "r1"
+        assert tx.function_code("111111111111", "f") == b"one"
+
+
+def _webhook(name: str, account: str = "111111111111", key: bytes = b"sealed-1") -> WebhookRecord:
+    return WebhookRecord(
+        account_id=account,
+        name=name,
+        url=f"https://hooks.example/{name}",
+        role_arn=f"arn:aws:iam::{account}:role/rotator",
+        timeout_seconds=12.5,
+        ca_pem=None,
+        verify_tls=True,
+        sealed_key=key,
+        created_at=1.0,
+        key_created_at=1.0,
+    )
+
+
+def test_webhooks_round_trip_by_account_and_name(storage: Storage) -> None:
+    """Webhooks are kept per (account, name), listed by name, re-keyed and deleted."""
+    with storage.write() as tx:
+        tx.insert_account("111111111111", 1.0)
+        tx.insert_account("222222222222", 1.0)
+        tx.insert_webhook(_webhook("b"))
+        tx.insert_webhook(replace(_webhook("a"), role_arn=None, ca_pem="PEM", verify_tls=False))
+        tx.insert_webhook(_webhook("a", account="222222222222"))
+    with storage.read() as tx:
+        assert [w.name for w in tx.webhooks("111111111111")] == ["a", "b"]
+        assert tx.webhook("111111111111", "b") == _webhook("b")
+        found = tx.webhook("111111111111", "a")
+        assert found is not None and found.role_arn is None and found.ca_pem == "PEM"
+        assert not found.verify_tls and found.timeout_seconds == 12.5
+        assert tx.webhook("111111111111", "A") is None  # names are case-sensitive
+        assert tx.webhooks("333333333333") == []
+    with storage.write() as tx:
+        assert tx.replace_webhook_key("111111111111", "b", b"sealed-2", 5.0)
+        assert not tx.replace_webhook_key("111111111111", "zz", b"sealed-2", 5.0)
+    with storage.read() as tx:
+        rekeyed = tx.webhook("111111111111", "b")
+        assert rekeyed is not None and rekeyed.sealed_key == b"sealed-2"
+        assert rekeyed.key_created_at == 5.0 and rekeyed.created_at == 1.0
+    with storage.write() as tx:
+        assert tx.delete_webhook("111111111111", "a")
+        assert not tx.delete_webhook("111111111111", "a")
+    with storage.read() as tx:
+        assert tx.webhook("111111111111", "a") is None
+        assert tx.webhook("222222222222", "a") is not None  # the other account's stays
+
+
+def test_a_webhook_name_is_taken_once_per_account(storage: Storage) -> None:
+    """A second insert of the same (account, name) fails and writes nothing."""
+    with storage.write() as tx:
+        tx.insert_account("111111111111", 1.0)
+        tx.insert_webhook(_webhook("w"))
+    with pytest.raises(Exception), storage.write() as tx:  # noqa: B017 - backend's own error
+        tx.insert_webhook(_webhook("w", key=b"other"))
+    with storage.read() as tx:
+        found = tx.webhook("111111111111", "w")
+        assert found is not None and found.sealed_key == b"sealed-1"
+        assert "sealed-1" not in repr(found)  # the sealed key stays out of reprs

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from conftest import STRONGROOM, Server, free_port, make_server
+from conftest import _PG_DATABASES, STRONGROOM, Server, free_port, make_server
+from pgstore import create_database
 
 
 def _cli(srv: Server, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -107,14 +108,21 @@ def _twin(srv: Server, tmp: Path) -> Server:
     for f in srv.data_dir.iterdir():
         if f.is_file() and not f.name.endswith((".db", ".db-wal", ".db-shm")):
             shutil.copy2(f, data / f.name)
-    return Server(
-        data,
-        free_port(),
-        srv.access_key_id,
-        srv.secret_access_key,
-        tmp / "server.log",
-        dict(srv.extra_env),
-    )
+    env = dict(srv.extra_env)
+    if "STRONGROOM_STORAGE__URL" in env:  # STRONGROOM_TEST_STORE=postgresql: a new database
+        env["STRONGROOM_STORAGE__URL"] = _new_pg_database()
+    return Server(data, free_port(), srv.access_key_id, srv.secret_access_key, tmp / "s.log", env)
+
+
+def _store_url(srv: Server) -> str:
+    """The server's store: its PostgreSQL database, or the SQLite file in its data dir."""
+    return srv.extra_env.get("STRONGROOM_STORAGE__URL") or f"sqlite:///{srv.data_dir}/strongroom.db"
+
+
+def _new_pg_database() -> str:
+    name, url = create_database()
+    _PG_DATABASES.append(name)
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -210,8 +218,8 @@ def test_store_migrate_copies_without_the_root_key(
 ) -> None:
     srv, picture = populated
     twin = _twin(srv, tmp_path / "twin")
-    source = f"sqlite:///{srv.data_dir / 'strongroom.db'}"
-    dest = f"sqlite:///{twin.data_dir / 'strongroom.db'}"
+    source = _store_url(srv)
+    dest = _store_url(twin)
     # No data directory with a root key is given: nothing is decrypted on the way.
     res = _cli(srv, "store", "migrate", "--from", source, "--to", dest, "--data-dir", "/")
     assert "copied" in res.stderr
@@ -223,3 +231,41 @@ def test_store_migrate_copies_without_the_root_key(
     res = _cli(srv, "store", "migrate", "--from", source, "--to", dest, check=False)
     assert res.returncode != 0
     assert "empty" in res.stderr
+
+
+def test_store_migrate_to_postgresql_and_back(
+    populated: tuple[Server, dict[str, Any]], tmp_path: Path
+) -> None:
+    """SQLite -> PostgreSQL (served from there, same picture) -> a new SQLite file."""
+    srv, picture = populated
+    if "STRONGROOM_STORAGE__URL" in srv.extra_env:
+        pytest.skip("the source already runs on PostgreSQL (STRONGROOM_TEST_STORE)")
+    pg_url = _new_pg_database()
+    source = f"sqlite:///{srv.data_dir / 'strongroom.db'}"
+    res = _cli(srv, "store", "migrate", "--from", source, "--to", pg_url)
+    assert "copied" in res.stderr
+    assert pg_url.split("@")[-1] in res.stderr or "postgresql://" in res.stderr
+    twin = _twin(srv, tmp_path / "pg")
+    twin.extra_env["STRONGROOM_STORAGE__URL"] = pg_url
+    twin.start()
+    try:
+        assert _picture(twin) == picture
+        sm: Any = twin.client()
+        sm.create_secret(Name="made-on-postgres", SecretString="pg")  # identities moved on
+    finally:
+        twin.stop()
+    back = tmp_path / "back"
+    back.mkdir()
+    res = _cli(srv, "store", "migrate", "--from", pg_url, "--to", f"sqlite:///{back / 'b.db'}")
+    assert "copied" in res.stderr
+    home = _twin(srv, tmp_path / "home")
+    (back / "b.db").rename(home.data_dir / "strongroom.db")
+    home.start()
+    try:
+        again = _picture(home)
+        sm = home.client()
+        assert sm.get_secret_value(SecretId="made-on-postgres")["SecretString"] == "pg"
+    finally:
+        home.stop()
+    again.pop("made-on-postgres")
+    assert again == picture

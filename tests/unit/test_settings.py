@@ -54,6 +54,7 @@ def _setting_names() -> list[str]:
         "StorageSettings": "storage.",
         "CryptoSettings": "crypto.",
         "PurgeSettings": "purge.",
+        "FunctionsSettings": "functions.",
         "Settings": "",
     }
     names = []

@@ -18,6 +18,7 @@ from strongroom.cli.root import open_components, operator, root, unseal
 from strongroom.cli.rotation import rotation
 from strongroom.cli.runner import InsecureListen, serve
 from strongroom.cli.store import backup, restore, store
+from strongroom.cli.webhooks import function
 from strongroom.crypto.rootkey import RootKeyError
 from strongroom.crypto.tls import self_signed
 from strongroom.errors import ServiceError
@@ -48,7 +49,16 @@ def _server_overrides(**flags: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"server": {k: v for k, v in server.items() if v is not None}}
     if flags.get("data_dir"):
         out["data_dir"] = flags["data_dir"]
+    if flags.get("store"):
+        out["storage"] = {"url": flags["store"]}
     return out
+
+
+_store_option = click.option(
+    "--store",
+    metavar="URL",
+    help="Storage URL: sqlite:///PATH or postgresql://USER@HOST:PORT/DB (default: storage.url).",
+)
 
 
 _common = [
@@ -78,6 +88,7 @@ def main() -> None:
 
 @main.command()
 @_with_common
+@_store_option
 def server(config: str | None, **flags: Any) -> None:
     """Serve the API with settings from flags, STRONGROOM_* variables or a TOML file."""
     settings = _settings(config, _server_overrides(**flags))
@@ -116,9 +127,12 @@ def _dev_credentials(components: Components) -> tuple[str, str, str]:
 )
 @click.option("--port", type=int, default=8900, show_default=True)
 @click.option("--tls", is_flag=True, help="Serve HTTPS with a generated self-signed certificate.")
-def dev(data_dir: str, port: int, tls: bool) -> None:
+@_store_option
+def dev(data_dir: str, port: int, tls: bool, store: str | None) -> None:
     """First run: create data dir, root key, account and admin key; print exports; serve."""
     overrides: dict[str, Any] = {"data_dir": data_dir, "server": {"port": port}}
+    if store:
+        overrides["storage"] = {"url": store}
     settings = _settings(None, overrides)
     scheme = "http"
     if tls:
@@ -128,7 +142,10 @@ def dev(data_dir: str, port: int, tls: bool) -> None:
         overrides["server"].update(tls_cert=str(cert), tls_key=str(key))
         settings = _settings(None, overrides)
         scheme = "https"
-    components = build(settings)
+    try:
+        components = build(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
     account, akid, secret = _dev_credentials(components)
     host = settings.server.host
     click.echo(f"# Strongroom dev server: account {account}, data in {settings.data_dir}", err=True)
@@ -218,6 +235,7 @@ main.add_command(operator)
 main.add_command(unseal)
 main.add_command(root)
 main.add_command(rotation)
+main.add_command(function)
 main.add_command(store)
 main.add_command(backup)
 main.add_command(restore)

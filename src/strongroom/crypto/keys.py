@@ -9,7 +9,7 @@ import hmac
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from strongroom.crypto import aead
@@ -132,7 +132,7 @@ class KeyService:
     Thread-safe.
     """
 
-    __slots__ = ("_current", "_lock", "_materials", "_root")
+    __slots__ = ("_current", "_lock", "_materials", "_on_miss", "_root")
 
     def __init__(self, root: RootKey) -> None:
         """Wrap new material under ``root``; nothing is loaded until :meth:`load`."""
@@ -141,6 +141,7 @@ class KeyService:
         self._materials: dict[tuple[str, int], bytes] = {}
         # Newest (version, material) per key id: one dict lookup on the encrypt path.
         self._current: dict[str, tuple[int, bytes]] = {}
+        self._on_miss: Callable[[], bool] | None = None
 
     def __repr__(self) -> str:
         return f"KeyService(root_key_id={self._root.key_id!r}, loaded={len(self._materials)})"
@@ -186,6 +187,24 @@ class KeyService:
                 return
             self._put(material.key_id, material.version, plain)
 
+    def set_miss_handler(self, handler: Callable[[], bool]) -> None:
+        """Call ``handler`` when a key or material version that is not loaded is asked for
+        (another node of the deployment may have made it since this one loaded its keys);
+        it loads what the store holds and returns whether to look again."""
+        self._on_miss = handler
+
+    def _material(self, key_id: str, version: int) -> bytes | None:
+        material = self._materials.get((key_id, version))
+        if material is None and self._on_miss is not None and self._on_miss():
+            material = self._materials.get((key_id, version))
+        return material
+
+    def _newest(self, key_id: str) -> tuple[int, bytes] | None:
+        current = self._current.get(key_id)
+        if current is None and self._on_miss is not None and self._on_miss():
+            current = self._current.get(key_id)
+        return current
+
     def _put(self, key_id: str, version: int, material: bytes) -> None:
         # Caller holds the lock.
         self._materials[key_id, version] = material
@@ -203,7 +222,7 @@ class KeyService:
         ``context`` is bound as AAD and must be given again to decrypt. Raises
         ``EncryptionFailed`` if ``key_id`` is not loaded, ``TypeError`` for a non-str context.
         """
-        current = self._current.get(key_id)
+        current = self._newest(key_id)
         if current is None:
             raise EncryptionFailed()
         version, material = current
@@ -227,7 +246,7 @@ class KeyService:
     def decrypt_data_key_bound(self, wrapped: bytes, context_bytes: bytes) -> bytes:
         """:meth:`decrypt_data_key` with the context already canonicalised (hot path)."""
         key_id, version, header_len = _parse_header(wrapped)
-        material = self._materials.get((key_id, version))
+        material = self._material(key_id, version)
         if material is None:
             raise DecryptionFailed()
         # Authenticated: only generate_data_key's 32-byte keys can come out of here.
@@ -252,7 +271,7 @@ class KeyService:
         (the wrapped data key layout with its own format byte, so neither is taken for the
         other). Raises ``EncryptionFailed`` if the key is not loaded.
         """
-        current = self._current.get(key_id)
+        current = self._newest(key_id)
         if current is None:
             raise EncryptionFailed()
         version, material = current
@@ -270,7 +289,7 @@ class KeyService:
         except TypeError:
             raise DecryptionFailed() from None
         key_id, version, header_len = _parse_header(blob, _FORMAT_BLOB)
-        material = self._materials.get((key_id, version))
+        material = self._material(key_id, version)
         if material is None:
             raise DecryptionFailed()
         plain = aead.open_(material, blob[header_len:], blob[:header_len] + context_bytes)

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import importlib
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,20 @@ from strongroom.crypto.keys import KeyService
 from strongroom.crypto.passphrase import SealedRootStore
 from strongroom.crypto.rootkey import FileRootKey, RootKey
 from strongroom.crypto.rootring import FileRootStore, RootRing
+from strongroom.functions import (
+    FunctionRunner,
+    FunctionsUnavailable,
+    IsolationError,
+    choose_run_as,
+)
 from strongroom.http.dispatch import Dispatcher
+from strongroom.http.lambda_front import LambdaFront
 from strongroom.http.query_front import QueryFront
 from strongroom.protocol.kms import load_model as load_kms_model
 from strongroom.protocol.shapes import ServiceModel
 from strongroom.protocol.sigv4 import SigV4Verifier
 from strongroom.service.authorize import Authorizer
+from strongroom.service.functions import FunctionsService
 from strongroom.service.iam import IamService
 from strongroom.service.identity import Identity
 from strongroom.service.keyring import Keyring
@@ -35,7 +44,9 @@ from strongroom.service.rotation_client import RotationClient
 from strongroom.service.secret_keys import SecretKeys
 from strongroom.service.secrets import SecretsService
 from strongroom.service.sts import StsService
+from strongroom.service.webhooks import WebhookService
 from strongroom.settings import Settings, SettingsError
+from strongroom.storage.postgres import PostgresStorage
 from strongroom.storage.sqlite import SqliteStorage
 
 __all__ = [
@@ -46,7 +57,9 @@ __all__ = [
     "StrongroomApp",
     "build",
     "create_app",
+    "function_runtime",
     "load_root_key",
+    "open_storage",
     "sealed_store",
 ]
 
@@ -73,7 +86,7 @@ class Components:
     """Everything the server is made of, built once at start-up."""
 
     settings: Settings
-    storage: SqliteStorage
+    storage: SqliteStorage | PostgresStorage
     root: RootKey
     keyring: Keyring
     identity: Identity
@@ -84,6 +97,8 @@ class Components:
     purge_clock: Clock  # the clock plus the testing offset, when one is configured
     kms: KmsService | None = None  # the KMS-compatible key service (TrentService.*)
     rotation: RotationService | None = None  # RotateSecret, CancelRotateSecret, the scheduler
+    webhooks: WebhookService | None = None  # rotation functions that are HTTPS endpoints
+    functions: FunctionsService | None = None  # the Lambda subset (stored functions, Invoke)
 
 
 SEALED_ROOTS = frozenset({"passphrase", "shamir"})
@@ -131,6 +146,83 @@ def sealed_store(settings: Settings) -> SealedRootStore:
     return store
 
 
+def _endpoint_url(settings: Settings) -> str:
+    """Where rotation webhooks reach this server: ``rotation.webhook_endpoint_url``, else the
+    listening address (a wildcard address as loopback)."""
+    if settings.rotation.webhook_endpoint_url:
+        return settings.rotation.webhook_endpoint_url
+    server = settings.server
+    scheme = "https" if server.tls_cert else "http"
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(server.host, server.host)  # noqa: S104 - mapped away
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{server.port}"
+
+
+def function_runtime(
+    settings: Settings, *, euid: int | None = None
+) -> tuple[FunctionRunner | None, str | None]:
+    """The process runner for stored functions and, when there is none, why functions are
+    refused (None: ``functions.enabled`` is off). Functions call back into this server
+    (``AWS_ENDPOINT_URL``), trusting its certificate when it is the self-signed one of
+    ``strongroom dev --tls``.
+
+    A server running as root (``euid``, default this process's) runs functions as
+    ``functions.run_as_user`` and checks at start that they cannot read the data directory:
+    SettingsError if they can, or cannot run at all. A server that is not root runs them only
+    with ``functions.allow_same_user``.
+    """
+    options = settings.functions
+    if not options.enabled:
+        return None, None
+    try:
+        run_as = choose_run_as(
+            options.run_as_user,
+            allow_same_user=options.allow_same_user,
+            euid=os.geteuid() if euid is None else euid,
+        )
+    except FunctionsUnavailable as exc:
+        log.warning("%s", exc)
+        return None, str(exc)
+    ca_bundle: Path | None = None
+    if options.ca_bundle:
+        ca_bundle = settings.path(options.ca_bundle)
+    elif settings.server.tls_cert:
+        cert = settings.path(settings.server.tls_cert)
+        if cert.resolve() == settings.path("tls/cert.pem").resolve():
+            ca_bundle = cert
+    protected = [Path(settings.data_dir), settings.path(settings.crypto.root_key_file)]
+    if settings.storage_backend() == "sqlite":
+        protected.append(settings.sqlite_path())
+    if settings.server.tls_key:
+        protected.append(settings.path(settings.server.tls_key))
+    runner = None
+    try:
+        runner = FunctionRunner(
+            endpoint_url=_endpoint_url(settings),
+            region=settings.server.region,
+            work_dir=settings.path(options.work_dir) if options.work_dir else None,
+            ca_bundle=ca_bundle,
+            run_as=run_as,
+        )
+        runner.check(protected)
+    except IsolationError as exc:
+        if runner is not None:
+            runner.close()
+        raise SettingsError(
+            f"functions cannot run isolated: {exc} (or set functions.enabled = false)"
+        ) from None
+    return runner, None
+
+
+def open_storage(settings: Settings) -> SqliteStorage | PostgresStorage:
+    """The store ``storage.url`` names, its schema brought up to date: ``sqlite:///`` a file
+    (under the data directory when relative), ``postgresql://`` a database shared by nodes."""
+    if settings.storage_backend() == "postgresql":
+        return PostgresStorage(settings.storage.url, pool_size=settings.storage.pool_size)
+    return SqliteStorage(settings.sqlite_path())
+
+
 def build(
     settings: Settings, clock: Clock | None = None, root: RootKey | None = None
 ) -> Components:
@@ -142,7 +234,7 @@ def build(
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
     if root is None:
         root, _ = load_root_key(settings)
-    storage = SqliteStorage(settings.sqlite_path())
+    storage = open_storage(settings)
     keys = KeyService(root)
     keyring = Keyring(storage, keys, clock, settings.server.region)
     keyring.load_all()
@@ -159,6 +251,26 @@ def build(
     policies = ResourcePolicyService(storage, authz)
     region = settings.server.region
     registry = RotationRegistry(lambda account: RotationClient(secrets, account, region))
+    webhooks = WebhookService(
+        storage, root, identity, clock, region=region, endpoint_url=_endpoint_url(settings)
+    )
+    # Webhooks resolve first: the operator registered them, so a Lambda function of the same
+    # name (which any account user may create) cannot take over their rotations.
+    registry.add_resolver(webhooks.resolve)
+    runner, refusal = function_runtime(settings)
+    functions = FunctionsService(
+        storage,
+        root,
+        identity=identity,
+        clock=clock,
+        authz=authz,
+        region=region,
+        runner=runner,
+        session_clock=purge_clock,
+        unavailable=refusal,
+    )
+    # Stored functions (arn:aws:lambda:...:function:NAME) whose policy lets Secrets Manager in.
+    registry.add_resolver(functions.resolve)
     if settings.rotation.allow_test_functions and settings.rotation.test_module:
         importlib.import_module(settings.rotation.test_module).register(registry)
     # Rotation runs on the purger's clock, so the testing offset moves schedules too.
@@ -176,6 +288,8 @@ def build(
         purge_clock,
         kms,
         rotation,
+        webhooks=webhooks,
+        functions=functions,
     )
 
 
@@ -193,6 +307,25 @@ class StrongroomApp:
             # RotateSecret starts a rotation here and returns, as on AWS: a slow function
             # must not hold the writer thread.
             components.rotation.pool = self._rotators
+        # Invoke runs here, never on the writer: a function may run for minutes.
+        self._invokers = ThreadPoolExecutor(
+            max_workers=max(1, settings.functions.workers), thread_name_prefix="strongroom-invoke"
+        )
+        functions_front = None
+        if components.functions is not None:
+            components.functions.pool = self._invokers
+            functions_front = LambdaFront(
+                verifier=SigV4Verifier(
+                    settings.server.region, components.identity.secret_for, components.clock
+                ),
+                identity=components.identity,
+                service=components.functions,
+                region=settings.server.region,
+                writer=self._writer,
+                invokers=self._invokers,
+                max_body_bytes=settings.functions.max_request_bytes,
+                request_scope=components.storage.request_scope,
+            )
         self._purge_clock = components.purge_clock
         verifier = SigV4Verifier(
             settings.server.region, components.identity.secret_for, components.clock
@@ -230,6 +363,7 @@ class StrongroomApp:
             max_body_bytes=settings.server.max_body_bytes,
             writer=self._writer,
             request_scope=components.storage.request_scope,
+            functions=functions_front,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = False
@@ -272,6 +406,11 @@ class StrongroomApp:
         await loop.run_in_executor(self._writer, self.components.identity.flush_use)
         self._writer.shutdown(wait=True)
         self._rotators.shutdown(wait=True)
+        # Queued Event invocations are dropped, as a stopping Lambda host would; running
+        # ones end with their processes.
+        self._invokers.shutdown(wait=True, cancel_futures=True)
+        if self.components.functions is not None:
+            self.components.functions.close()
         self.components.storage.close()
 
     async def _purge_loop(self) -> None:

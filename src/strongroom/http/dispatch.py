@@ -16,6 +16,7 @@ from typing import Any
 
 from strongroom import errors
 from strongroom.http import query_front
+from strongroom.http.lambda_front import LambdaFront
 from strongroom.protocol import json11
 from strongroom.protocol import kms as kms_wire
 from strongroom.protocol.faults import fault, kms_fault
@@ -61,6 +62,7 @@ class Dispatcher:
         max_body_bytes: int,
         writer: Executor,
         query: query_front.QueryFront | None = None,
+        functions: LambdaFront | None = None,
         request_scope: Callable[[], AbstractContextManager[None]] = nullcontext,
         kms_model: ServiceModel | None = None,
     ) -> None:
@@ -72,6 +74,7 @@ class Dispatcher:
         self._max_body = max_body_bytes
         self._writer = writer
         self._query = query
+        self._functions = functions
         self._targets = {model.target_prefix: frozenset(model.operations)}
         self._methods = {
             op: getattr(services[spec.service], spec.method) for op, spec in OPERATIONS.items()
@@ -103,6 +106,9 @@ class Dispatcher:
         operation = "-"
         akid = "-"
         is_kms = False
+        if self._functions is not None and self._functions.matches(path):
+            await self._handle_function(scope, receive, send, request_id, started)
+            return
         try:
             if path != "/" or method not in {"POST", "GET"}:
                 raise _Fail(errors.UnknownOperation("The requested operation is not recognized."))
@@ -200,13 +206,74 @@ class Dispatcher:
         status, code = kms_fault(exc) if is_kms else fault(exc)
         return status, json11.encode_error(code, exc.message)
 
-    async def _read_body(self, headers: dict[str, str], receive: Any) -> bytes:
+    async def _handle_function(
+        self, scope: dict[str, Any], receive: Any, send: Any, request_id: str, started: float
+    ) -> None:
+        """A request on the Lambda subset's REST-JSON paths, with its own body limit (a
+        zip upload is far larger than any other request)."""
+        front = self._functions
+        assert front is not None
+        method = scope["method"]
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        operation, akid = "-", "-"
+        try:
+            route, labels = front.route(method, raw_path)
+            operation = route.operation
+            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+            header_map = dict(headers)
+            limit = front.max_body_bytes
+            too_large = f"Request must be smaller than {limit} bytes for the {operation} operation"
+            try:
+                body = await self._read_body(header_map, receive, limit, too_large)
+            except _Fail as fail:
+                raise fail.error from None
+            client = scope.get("client")
+            response, akid = await front.handle(
+                route=route,
+                labels=labels,
+                method=method,
+                raw_path=raw_path,
+                query_string=scope.get("query_string", b"").decode("latin-1"),
+                headers=headers,
+                header_map=header_map,
+                body=body,
+                request_id=request_id,
+                source_ip=client[0] if client else None,
+                secure_transport=scope.get("scheme") == "https",
+            )
+        except errors.ServiceError as exc:
+            response = front.error(exc)
+        await _respond(
+            send,
+            response.status,
+            response.body,
+            request_id,
+            response.content_type,
+            extra=response.headers,
+        )
+        log.info(
+            "%s %s %s %d %.1fms",
+            request_id,
+            operation,
+            akid,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+
+    async def _read_body(
+        self,
+        headers: dict[str, str],
+        receive: Any,
+        limit: int | None = None,
+        too_large: str = "Request entity too large.",
+    ) -> bytes:
+        limit = self._max_body if limit is None else limit
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():
                 raise _Fail(errors.Serialization("Invalid Content-Length."))
-            if int(length) > self._max_body:
-                raise _Fail(errors.RequestTooLarge("Request entity too large."))
+            if int(length) > limit:
+                raise _Fail(errors.RequestTooLarge(too_large))
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -215,8 +282,8 @@ class Dispatcher:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self._max_body:
-                raise _Fail(errors.RequestTooLarge("Request entity too large."))
+            if size > limit:
+                raise _Fail(errors.RequestTooLarge(too_large))
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -297,6 +364,8 @@ async def _respond(
     payload: bytes,
     request_id: str,
     content_type: bytes = json11.CONTENT_TYPE,
+    *,
+    extra: tuple[tuple[str, str], ...] = (),
 ) -> None:
     await send(
         {
@@ -306,6 +375,7 @@ async def _respond(
                 (b"content-type", content_type),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-amzn-requestid", request_id.encode()),
+                *((k.encode("latin-1"), v.encode("latin-1")) for k, v in extra),
             ],
         }
     )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from strongroom import errors
 
-__all__ = ["CODES", "KMS_CODES", "QUERY_CODES", "fault", "kms_fault", "query_fault"]
+__all__ = [
+    "CODES",
+    "KMS_CODES",
+    "LAMBDA_CODES",
+    "QUERY_CODES",
+    "fault",
+    "kms_fault",
+    "lambda_fault",
+    "query_fault",
+]
 
 # Ordered from specific to general is not needed: lookup walks the class's MRO.
 CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
@@ -34,6 +43,9 @@ CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
     errors.InvalidSignature: (400, "InvalidSignatureException"),
     errors.ExpiredToken: (400, "ExpiredTokenException"),
     errors.AccessDenied: (400, "AccessDeniedException"),
+    # Not in the Secrets Manager model (its one server fault is InternalServiceError): the
+    # code a sealed server answers with too (http/sealed.py); SDKs retry a 503.
+    errors.Unavailable: (503, "ServiceUnavailableException"),
     errors.InternalError: (500, "InternalServiceError"),
     errors.ServiceError: (500, "InternalServiceError"),
 }
@@ -72,6 +84,7 @@ QUERY_CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
     errors.ExpiredToken: (403, "ExpiredToken"),
     errors.AuthError: (403, "AccessDenied"),
     errors.AccessDenied: (403, "AccessDenied"),
+    errors.Unavailable: (503, "ServiceUnavailable"),
     errors.InternalError: (500, "InternalFailure"),
     errors.ServiceError: (500, "InternalFailure"),
 }
@@ -113,3 +126,36 @@ def kms_fault(exc: errors.ServiceError) -> tuple[int, str]:
         if found is not None:
             return found
     return 500, "KMSInternalException"
+
+
+# Lambda (REST JSON) names meanings its own way and uses HTTP statuses; authentication
+# failures keep the codes of the rest of the server (the table above).
+LAMBDA_CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
+    errors.NotFound: (404, "ResourceNotFoundException"),
+    errors.AlreadyExists: (409, "ResourceConflictException"),
+    errors.InvalidRequest: (400, "InvalidParameterValueException"),
+    errors.StaleRevision: (412, "PreconditionFailedException"),
+    errors.InvalidParameter: (400, "InvalidParameterValueException"),
+    errors.InvalidNextToken: (400, "InvalidParameterValueException"),
+    errors.LimitExceeded: (400, "PolicyLengthExceededException"),
+    errors.MalformedPolicy: (400, "InvalidParameterValueException"),
+    errors.PublicPolicy: (400, "PublicPolicyException"),
+    errors.PreconditionNotMet: (400, "InvalidParameterValueException"),
+    errors.EncryptionFailed: (500, "ServiceException"),
+    errors.DecryptionFailed: (500, "ServiceException"),
+    errors.NotSupported: (400, "InvalidParameterValueException"),
+    errors.Serialization: (400, "InvalidRequestContentException"),
+    errors.RequestTooLarge: (413, "RequestTooLargeException"),
+    errors.AccessDenied: (403, "AccessDeniedException"),
+    errors.InternalError: (500, "ServiceException"),
+}
+
+
+def lambda_fault(exc: errors.ServiceError) -> tuple[int, str]:
+    """Lambda's status and code for ``exc``: the nearest class in the MRO with an entry in
+    either table, Lambda's first."""
+    for cls in type(exc).__mro__:
+        found = LAMBDA_CODES.get(cls) or CODES.get(cls)
+        if found is not None:
+            return found
+    return 500, "ServiceException"

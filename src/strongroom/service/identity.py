@@ -199,7 +199,9 @@ class Identity:
         akid = _random_id("ASIA")
         secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
         token = secrets.token_urlsafe(192)
-        now = self._clock.now()
+        # Stamped by the clock that judges expiry, so a test server running that clock
+        # ahead still hands out credentials that work for ``duration`` seconds.
+        now = self._session_clock.now()
         record = SessionRecord(
             access_key_id=akid,
             account_id=account_id,

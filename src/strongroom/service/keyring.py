@@ -28,18 +28,30 @@ class Keyring:
         self._default: dict[str, str] = {}
         self._default_ids: frozenset[str] = frozenset()
         self._lock = threading.Lock()
+        self._loaded_at: object = None  # the store's change token when keys were last loaded
+        keys.set_miss_handler(self._reload)
 
     @property
     def keys(self) -> KeyService:
         return self._keys
 
     def load_all(self) -> None:
-        """Unwrap every stored key once (start-up); the request path never unwraps."""
+        """Unwrap every stored key (at start-up; again when another node has made one)."""
+        token = self._storage.change_token()
         with self._storage.read() as tx:
             for rec in tx.all_key_material():
                 self._keys.load(WrappedKeyMaterial(rec.key_id, rec.version, rec.wrapped))
                 if rec.alias == DEFAULT_ALIAS:
                     self._default[rec.account_id] = rec.key_id
+        self._loaded_at = token
+
+    def _reload(self) -> bool:
+        """A key or material version is not loaded: load the store's keys again, unless
+        nothing was written since the last load (a forged or foreign ciphertext)."""
+        if self._storage.change_token() == self._loaded_at:
+            return False
+        self.load_all()
+        return True
 
     def default_key_ids(self) -> frozenset[str]:
         """The ids of the aws/secretsmanager keys known so far (no KMS checks apply)."""

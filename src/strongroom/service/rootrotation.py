@@ -24,6 +24,7 @@ from strongroom.crypto.rootkey import FileRootKey, RootKeyError
 from strongroom.crypto.rootring import RootKeys, RootStore
 from strongroom.errors import DecryptionFailed
 from strongroom.service.identity import _context as _access_key_context
+from strongroom.service.webhooks import key_context as _webhook_key_context
 from strongroom.storage.rootwrapped import (
     ROOT_WRAPPED_KINDS,
     RootWrappedRow,
@@ -46,9 +47,12 @@ class RotationReport:
 
 
 def _context(row: RootWrappedRow) -> bytes:
-    # The same contexts the wrapping code binds (crypto/keys.py, service/identity.py).
+    # The same contexts the wrapping code binds (crypto/keys.py, service/identity.py,
+    # service/webhooks.py).
     if row.kind == "key_material":
         return _material_context(str(row.key[0]), int(row.key[1]))
+    if row.kind == "webhook_key":
+        return _webhook_key_context(str(row.key[0]), str(row.key[1]))
     return _access_key_context(str(row.key[0]))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from strongroom.storage.kms_base import KmsReadTx, KmsWriteTx
@@ -19,6 +19,7 @@ IamKind = Literal["user", "group", "role"]
 
 __all__ = [
     "AccessKeyRecord",
+    "FunctionRecord",
     "GroupRecord",
     "IamKind",
     "KeyMaterialRecord",
@@ -36,6 +37,7 @@ __all__ = [
     "Storage",
     "UserRecord",
     "VersionRecord",
+    "WebhookRecord",
     "WriteTx",
 ]
 
@@ -94,6 +96,49 @@ class RotationAttempt:
     outcome: str  # "started" | "ok" | "failed"
     detail: str | None
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRecord:
+    """A rotation webhook: the function ``name`` of an account, delivered to ``url``.
+    ``sealed_key`` is the signing key wrapped by the root key; ``ca_pem`` (public) replaces
+    the system CAs for ``url`` when set; ``role_arn`` names the role whose temporary
+    credentials each request carries (None: none)."""
+
+    account_id: str
+    name: str
+    url: str
+    role_arn: str | None
+    timeout_seconds: float
+    ca_pem: str | None
+    verify_tls: bool
+    sealed_key: bytes = field(repr=False)
+    created_at: float
+    key_created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRecord:
+    """A Lambda-compatible function of an account (its code is read apart, see
+    ``function_code``). ``sealed_environment`` is the JSON of Environment.Variables wrapped
+    by the root key (None: no environment); ``code_sha256`` is base64 of the zip's SHA-256,
+    as Lambda shows it; ``revision_id`` changes with every change to the function or its
+    policy; ``policy`` is the function policy document (None: no statement)."""
+
+    account_id: str
+    name: str
+    runtime: str
+    role: str
+    handler: str
+    description: str
+    timeout: int
+    memory_size: int
+    sealed_environment: bytes | None = field(repr=False)
+    code_sha256: str
+    code_size: int
+    revision_id: str
+    last_modified: float
+    policy: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +410,27 @@ class ReadTx(KmsReadTx, Protocol):
         """The latest ``limit`` history lines of a secret, oldest first."""
         ...
 
+    def function(self, account_id: str, name: str) -> FunctionRecord | None:
+        """The account's function with exactly this name (case-sensitive, as Lambda)."""
+        ...
+
+    def functions(self, account_id: str, after: str | None, limit: int) -> list[FunctionRecord]:
+        """Up to ``limit`` of the account's functions with a name after ``after`` (None:
+        from the first), by name."""
+        ...
+
+    def function_code(self, account_id: str, name: str) -> bytes | None:
+        """The function's zip as uploaded, or None when there is no such function."""
+        ...
+
+    def webhook(self, account_id: str, name: str) -> WebhookRecord | None:
+        """The account's webhook with exactly this name (case-sensitive, as Lambda names)."""
+        ...
+
+    def webhooks(self, account_id: str) -> list[WebhookRecord]:
+        """The account's webhooks, by name."""
+        ...
+
 
 class WriteTx(ReadTx, KmsWriteTx, Protocol):
     """Reads and writes inside one atomic, durable transaction."""
@@ -406,6 +472,35 @@ class WriteTx(ReadTx, KmsWriteTx, Protocol):
 
     def add_rotation_attempt(self, secret_pk: int, attempt: RotationAttempt) -> None:
         """Append one history line."""
+        ...
+
+    def insert_function(self, record: FunctionRecord, code: bytes) -> None:
+        """Add a function with its zip; the caller has checked that (account, name) is
+        free and that the account exists."""
+        ...
+
+    def update_function(self, record: FunctionRecord, code: bytes | None = None) -> bool:
+        """Replace the configuration, policy and revision of the function (account, name)
+        and, when ``code`` is given, its zip; False if there is no such function."""
+        ...
+
+    def delete_function(self, account_id: str, name: str) -> bool:
+        """Remove a function and its code; False if there was none."""
+        ...
+
+    def insert_webhook(self, record: WebhookRecord) -> None:
+        """Add a webhook; the caller has checked that (account, name) is free and that the
+        account exists."""
+        ...
+
+    def replace_webhook_key(
+        self, account_id: str, name: str, sealed_key: bytes, key_created_at: float
+    ) -> bool:
+        """Set a webhook's sealed signing key and its date; False if there is no such webhook."""
+        ...
+
+    def delete_webhook(self, account_id: str, name: str) -> bool:
+        """Remove a webhook; False if there was none."""
         ...
 
     def touch_changed(self, secret_pk: int, when: float) -> None:

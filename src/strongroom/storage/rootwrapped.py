@@ -13,15 +13,21 @@ from typing import Literal
 
 __all__ = ["ROOT_WRAPPED_KINDS", "RootWrappedKind", "RootWrappedRow", "SqliteRootWrapped"]
 
-RootWrappedKind = Literal["key_material", "access_key", "session"]
+RootWrappedKind = Literal["key_material", "access_key", "session", "webhook_key"]
 
 # kind -> (table, key columns, blob column); fixed text, never from input.
 _TABLES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "key_material": ("kms_key_material", ("key_id", "version"), "wrapped"),
     "access_key": ("access_keys", ("access_key_id",), "sealed_secret"),
     "session": ("iam_sessions", ("access_key_id",), "sealed_secret"),
+    "webhook_key": ("webhooks", ("account_id", "name"), "sealed_key"),
 }
-ROOT_WRAPPED_KINDS: tuple[RootWrappedKind, ...] = ("key_material", "access_key", "session")
+ROOT_WRAPPED_KINDS: tuple[RootWrappedKind, ...] = (
+    "key_material",
+    "access_key",
+    "session",
+    "webhook_key",
+)
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,10 @@ from strongroom.storage.base import (
     VersionRecord,
     iter_chunks,
 )
+from strongroom.storage.sqlite_functions import FunctionTxMixin
 from strongroom.storage.sqlite_kms import KmsTxMixin
 from strongroom.storage.sqlite_transfer import SqliteLoader, SqliteSnapshot
+from strongroom.storage.sqlite_webhooks import WebhookTxMixin
 
 __all__ = ["SqliteStorage", "migrations"]
 
@@ -198,7 +200,7 @@ def _version(row: Sequence[Any]) -> VersionRecord:
     )
 
 
-class _Tx(KmsTxMixin):
+class _Tx(KmsTxMixin, WebhookTxMixin, FunctionTxMixin):
     """Both read and write operations over one connection; the Storage decides which."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:

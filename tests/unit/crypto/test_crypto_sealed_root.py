@@ -116,6 +116,8 @@ def _db(path: Path, ring: RootRing) -> None:
         " PRIMARY KEY (key_id, version));"
         "CREATE TABLE access_keys (access_key_id TEXT PRIMARY KEY, sealed_secret BLOB);"
         "CREATE TABLE iam_sessions (access_key_id TEXT PRIMARY KEY, sealed_secret BLOB);"
+        "CREATE TABLE webhooks (account_id TEXT, name TEXT, sealed_key BLOB,"
+        " PRIMARY KEY (account_id, name));"
     )
     for i in range(7):
         conn.execute(

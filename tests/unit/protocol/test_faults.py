@@ -35,7 +35,7 @@ def test_every_model_error_code_has_a_class() -> None:
 def test_every_error_class_has_a_code() -> None:
     """No ServiceError subclass falls through to the generic 500 by accident."""
     for cls in _error_classes():
-        if cls in (errors.ServiceError, errors.InternalError):
+        if cls in (errors.ServiceError, errors.InternalError, errors.Unavailable):
             continue
         status, code = fault(cls())
         assert status < 500, cls
@@ -53,6 +53,11 @@ def test_most_specific_class_wins() -> None:
 def test_unexpected_errors_are_internal() -> None:
     """The base class and InternalError are 500 InternalServiceError."""
     assert fault(errors.InternalError()) == (500, "InternalServiceError")
+
+
+def test_unavailable_is_a_retryable_503() -> None:
+    """A store outage is 503 ServiceUnavailable, which SDKs retry."""
+    assert fault(errors.Unavailable()) == (503, "ServiceUnavailableException")
 
 
 def test_default_messages_are_present() -> None:
