@@ -29,7 +29,8 @@ from strongroom.crypto.shamir import ShareError
 from strongroom.http.app import SEALED_ROOTS, Components, build, sealed_store
 from strongroom.service.rootrotation import rotate_root
 from strongroom.settings import Settings, SettingsError
-from strongroom.storage.rootwrapped import SqliteRootWrapped
+from strongroom.storage.postgres_rootwrapped import PgRootWrapped
+from strongroom.storage.rootwrapped import RootWrappedRows, SqliteRootWrapped
 
 __all__ = ["open_components", "operator", "root", "unseal", "unseal_ring"]
 
@@ -188,7 +189,11 @@ def root_rotate(
         store = _sealed_store_of(unseal_ring(settings), settings)
     else:
         raise click.UsageError(f"crypto.root = {kind} cannot be rotated by this command")
-    rows = SqliteRootWrapped(settings.sqlite_path())
+    rows: RootWrappedRows
+    if settings.storage_backend() == "postgresql":
+        rows = PgRootWrapped(settings.storage.url)
+    else:
+        rows = SqliteRootWrapped(settings.sqlite_path())
     try:
         report = rotate_root(
             store, rows, batch_size=batch_size, grace_seconds=grace_seconds, sleep=time.sleep

@@ -28,7 +28,7 @@ from strongroom.service.webhooks import key_context as _webhook_key_context
 from strongroom.storage.rootwrapped import (
     ROOT_WRAPPED_KINDS,
     RootWrappedRow,
-    SqliteRootWrapped,
+    RootWrappedRows,
 )
 
 __all__ = ["RotationReport", "rotate_root"]
@@ -57,7 +57,7 @@ def _context(row: RootWrappedRow) -> bytes:
 
 
 def _pass(
-    rows: SqliteRootWrapped, keys: RootKeys, target: FileRootKey, batch: int
+    rows: RootWrappedRows, keys: RootKeys, target: FileRootKey, batch: int
 ) -> tuple[int, int]:
     """Re-wrap under ``target`` every blob it cannot open; (re-wrapped, unreadable)."""
     rewrapped = unreadable = 0
@@ -92,7 +92,7 @@ def _open_any(keys: list[FileRootKey], blob: bytes, context: bytes) -> bytes | N
 
 
 def _converge(
-    rows: SqliteRootWrapped,
+    rows: RootWrappedRows,
     store: RootStore,
     target_of: Callable[[RootKeys], FileRootKey],
     batch: int,
@@ -110,7 +110,7 @@ def _converge(
 
 def rotate_root(
     store: RootStore,
-    rows: SqliteRootWrapped,
+    rows: RootWrappedRows,
     *,
     batch_size: int = 100,
     grace_seconds: float = 2.0,

@@ -9,14 +9,21 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
-__all__ = ["ROOT_WRAPPED_KINDS", "RootWrappedKind", "RootWrappedRow", "SqliteRootWrapped"]
+__all__ = [
+    "ROOT_WRAPPED_KINDS",
+    "TABLES",
+    "RootWrappedKind",
+    "RootWrappedRow",
+    "RootWrappedRows",
+    "SqliteRootWrapped",
+]
 
 RootWrappedKind = Literal["key_material", "access_key", "session", "webhook_key"]
 
 # kind -> (table, key columns, blob column); fixed text, never from input.
-_TABLES: dict[str, tuple[str, tuple[str, ...], str]] = {
+TABLES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "key_material": ("kms_key_material", ("key_id", "version"), "wrapped"),
     "access_key": ("access_keys", ("access_key_id",), "sealed_secret"),
     "session": ("iam_sessions", ("access_key_id",), "sealed_secret"),
@@ -39,6 +46,16 @@ class RootWrappedRow:
     blob: bytes = field(repr=False)
 
 
+class RootWrappedRows(Protocol):
+    """What root rotation reads and replaces, on either store."""
+
+    def batches(self, kind: RootWrappedKind, size: int) -> Iterator[list[RootWrappedRow]]: ...
+
+    def replace(self, updates: Sequence[tuple[RootWrappedRow, bytes]]) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class SqliteRootWrapped:
     """Batches of root-wrapped rows in a SQLite database; one transaction per batch."""
 
@@ -50,7 +67,7 @@ class SqliteRootWrapped:
     def batches(self, kind: RootWrappedKind, size: int) -> Iterator[list[RootWrappedRow]]:
         """Every row of ``kind`` in key order, ``size`` at a time (keyset pagination, so rows
         added or replaced meanwhile neither repeat nor stop the scan)."""
-        table, cols, blob = _TABLES[kind]
+        table, cols, blob = TABLES[kind]
         names = ", ".join(cols)
         after: tuple[str | int, ...] | None = None
         while True:
@@ -80,7 +97,7 @@ class SqliteRootWrapped:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             for row, new in updates:
-                table, cols, blob = _TABLES[row.kind]
+                table, cols, blob = TABLES[row.kind]
                 match = " AND ".join(f"{c} = ?" for c in cols)
                 cur = self._conn.execute(
                     f"UPDATE {table} SET {blob} = ? "  # noqa: S608 - fixed text
