@@ -233,39 +233,36 @@ def test_store_migrate_copies_without_the_root_key(
     assert "empty" in res.stderr
 
 
-def test_store_migrate_to_postgresql_and_back(
+def test_store_migrate_between_sqlite_and_postgresql(
     populated: tuple[Server, dict[str, Any]], tmp_path: Path
 ) -> None:
-    """SQLite -> PostgreSQL (served from there, same picture) -> a new SQLite file."""
+    """The source's store -> the other kind (served from there, same picture, new writes
+    work) -> the first kind again, in a new store: both directions, whichever store the
+    source runs on (STRONGROOM_TEST_STORE)."""
     srv, picture = populated
-    if "STRONGROOM_STORAGE__URL" in srv.extra_env:
-        pytest.skip("the source already runs on PostgreSQL (STRONGROOM_TEST_STORE)")
-    pg_url = _new_pg_database()
-    source = f"sqlite:///{srv.data_dir / 'strongroom.db'}"
-    res = _cli(srv, "store", "migrate", "--from", source, "--to", pg_url)
-    assert "copied" in res.stderr
-    assert pg_url.split("@")[-1] in res.stderr or "postgresql://" in res.stderr
-    twin = _twin(srv, tmp_path / "pg")
-    twin.extra_env["STRONGROOM_STORAGE__URL"] = pg_url
-    twin.start()
-    try:
-        assert _picture(twin) == picture
-        sm: Any = twin.client()
-        sm.create_secret(Name="made-on-postgres", SecretString="pg")  # identities moved on
-    finally:
-        twin.stop()
-    back = tmp_path / "back"
-    back.mkdir()
-    res = _cli(srv, "store", "migrate", "--from", pg_url, "--to", f"sqlite:///{back / 'b.db'}")
-    assert "copied" in res.stderr
-    home = _twin(srv, tmp_path / "home")
-    (back / "b.db").rename(home.data_dir / "strongroom.db")
-    home.start()
-    try:
-        again = _picture(home)
-        sm = home.client()
-        assert sm.get_secret_value(SecretId="made-on-postgres")["SecretString"] == "pg"
-    finally:
-        home.stop()
-    again.pop("made-on-postgres")
-    assert again == picture
+    source = _store_url(srv)
+    on_postgres = source.startswith("postgresql")
+    hops = []
+    for i, kind in enumerate(["sqlite", "postgresql"] if on_postgres else ["postgresql", "sqlite"]):
+        node = _twin(srv, tmp_path / f"hop{i}")
+        url = _new_pg_database() if kind == "postgresql" else f"sqlite:///{node.data_dir}/s.db"
+        node.extra_env["STRONGROOM_STORAGE__URL"] = url
+        hops.append((node, url))
+    previous = source
+    for i, (node, url) in enumerate(hops):
+        res = _cli(srv, "store", "migrate", "--from", previous, "--to", url)
+        assert "copied" in res.stderr
+        node.start()
+        try:
+            seen = _picture(node)
+            sm: Any = node.client()
+            if i == 0:
+                sm.create_secret(Name="made-after-the-move", SecretString="moved")  # ids move on
+            else:
+                value = sm.get_secret_value(SecretId="made-after-the-move")["SecretString"]
+                assert value == "moved"
+                seen.pop("made-after-the-move")
+        finally:
+            node.stop()
+        assert seen == picture
+        previous = url

@@ -145,7 +145,9 @@ def test_function_cannot_read_the_data_directory(
 
 
 @as_root
-def test_an_unhandled_permission_error_leaks_nothing(runner: FunctionRunner, data_dir: Path) -> None:
+def test_an_unhandled_permission_error_leaks_nothing(
+    runner: FunctionRunner, data_dir: Path
+) -> None:
     """A handler that lets the read fail reports PermissionError; neither the payload nor
     the log tail holds the key."""
     payload, result = call(runner, spec(STEAL), paths(data_dir))
@@ -208,6 +210,7 @@ def lambda_handler(event, context):
 """
     found, result = call(runner, spec(snoop, name="snoop"), {})
     assert result.function_error is None, found
+    assert found  # the warm holder was there to be tried
     assert "read" not in found.values()
 
 
@@ -236,9 +239,7 @@ def test_timeout_and_memory_kills_reach_the_run_as_users_processes(
 def test_function_environment_reaches_the_handler_after_the_switch(runner: FunctionRunner) -> None:
     """The function's variables and the role's credentials arrive as on Lambda."""
     source = "import os\ndef lambda_handler(e, c):\n    return dict(os.environ)\n"
-    env = json.loads(
-        runner.invoke(spec(source), b"{}", Credentials("AKID", "s", "t"), "r").payload
-    )
+    env = json.loads(runner.invoke(spec(source), b"{}", Credentials("AKID", "s", "t"), "r").payload)
     assert env["DB_PASSWORD"] == "function-only"
     assert env["AWS_ACCESS_KEY_ID"] == "AKID"
     assert env["HOME"] == env["TMPDIR"]
@@ -301,7 +302,7 @@ def test_not_root_server_refuses_create_invoke_and_rotation(tmp_path: Path) -> N
     assert lambda_fault(raised.value) == (400, "InvalidParameterValueException")
     # A function stored earlier (or by another node) is not run either, whoever asks.
     with pytest.raises(NotSupported, match="Functions are disabled"):
-        service._run(  # noqa: SLF001 - the one path Invoke and rotation share
+        service._run(  # the one path Invoke and rotation share
             _record(ctx.account_id), b"{}", "req"
         )
     components.storage.close()

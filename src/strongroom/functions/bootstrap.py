@@ -18,6 +18,7 @@ Wire format, both directions: one JSON header line, then ``header["size"]`` byte
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import decimal
 import importlib
@@ -276,10 +277,8 @@ def _drop_privileges(uid: int, gid: int) -> None:
         os._exit(71)
     # Not dumpable: other processes of the same user (other functions) can neither trace
     # this one nor read its memory or /proc files (setresuid usually does this already).
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
-    except (OSError, AttributeError):
-        pass
     moved: dict[str, str] = {}
     for entry, fd in held.items():
         if os.access(entry, os.R_OK | os.X_OK):

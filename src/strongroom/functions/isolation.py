@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-class FunctionsUnavailable(Exception):  # noqa: N818 - a state, as NotFound is
+class FunctionsUnavailable(Exception):
     """Functions must not run on this server; the message says why and what to set."""
 
 
@@ -160,4 +160,3 @@ def _brief(report: object) -> str:
     if isinstance(report, dict) and "errorType" in report:
         return f"{report.get('errorType')}: {str(report.get('errorMessage'))[:300]}"
     return repr(report)[:300]
-

@@ -8,9 +8,11 @@ the extracted code as its working directory and first on ``sys.path``, and only 
 environment plus Lambda's reserved variables. Given a ``RunAs`` (a server running as root),
 the bootstrap drops to that user, its primary group and no supplementary groups before it
 reads anything of the function's: the code, the scratch directory and a copy of the CA bundle
-are the only files the runner makes reachable to it (see ``isolation.py``). A process is kept warm for the next invocation
-of the same function, code and configuration, as Lambda reuses execution environments; it is
-discarded after a timeout, a kill, an init error, or ``idle_seconds`` unused.
+are the only files the runner makes reachable to it (see ``isolation.py``).
+
+A process is kept warm for the next invocation of the same function, code and configuration,
+as Lambda reuses execution environments; it is discarded after a timeout, a kill, an init
+error, or ``idle_seconds`` unused.
 
 Limits: the timeout kills the process group; memory is the summed resident set of the process
 group, polled every 20 ms and killed past MemorySize, as Lambda kills a function over its
@@ -39,9 +41,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-import tempfile
 import urllib.parse
 import weakref
 import zipfile
@@ -421,7 +423,10 @@ class FunctionRunner:
             # The configured bundle may sit in the data directory (the dev certificate):
             # functions get a copy of it (certificates only, nothing secret).
             copy = work_dir / "ca-bundle.pem"
-            shutil.copyfile(ca_bundle, copy)
+            try:
+                shutil.copyfile(ca_bundle, copy)
+            except OSError as exc:
+                raise IsolationError(f"cannot copy the CA bundle {ca_bundle}: {exc}") from None
             copy.chmod(0o644)
             ca_bundle = copy
         self._ca_bundle = ca_bundle
