@@ -72,6 +72,15 @@ class Keyring:
             key_id = self._default.get(account_id)
             if key_id is not None:
                 return key_id
+            # Another node may have made it: look first, since the caller may be inside a
+            # write transaction (PutSecretValue), which a read joins and a write may not.
+            with self._storage.read() as tx:
+                existing = tx.key_by_alias(account_id, DEFAULT_ALIAS)
+            if existing is not None:
+                if not self._keys.has_key(existing):
+                    self.load_all()
+                self._default[account_id] = existing
+                return existing
             with self._storage.write() as tx:
                 existing = tx.key_by_alias(account_id, DEFAULT_ALIAS)
                 if existing is None:

@@ -361,3 +361,36 @@ def test_reprs_contain_no_key_material() -> None:
                 assert rendering not in text
     assert root.key_id in repr(keys)
     assert stored.key_id in repr(stored)
+
+
+def test_material_made_elsewhere_is_loaded_through_the_miss_handler() -> None:
+    """A key made by another node (same root) is unknown until the miss handler loads it:
+    decrypt and encrypt then succeed; a handler that finds nothing new leaves the opaque
+    errors."""
+    root = _root()
+    elsewhere, here = KeyService(root), KeyService(root)
+    key_id = _key_id()
+    stored = elsewhere.create_key_material(key_id)
+    plain, wrapped = elsewhere.generate_data_key(key_id, CONTEXT)
+    blob = elsewhere.encrypt(key_id, b"x", CONTEXT)
+    calls: list[int] = []
+
+    def nothing_new() -> bool:
+        calls.append(0)
+        return False
+
+    here.set_miss_handler(nothing_new)
+    with pytest.raises(DecryptionFailed):
+        here.decrypt_data_key(wrapped, CONTEXT)
+    with pytest.raises(EncryptionFailed):
+        here.generate_data_key(key_id, CONTEXT)
+    assert len(calls) == 2
+
+    def load() -> bool:
+        here.load(stored)
+        return True
+
+    here.set_miss_handler(load)
+    assert here.decrypt_data_key(wrapped, CONTEXT) == plain
+    assert here.decrypt(blob, CONTEXT)[2] == b"x"
+    assert here.generate_data_key(key_id, CONTEXT)[0] != plain
