@@ -21,6 +21,13 @@ Scale mode (``bench/run.py --scale``):
   GetSecretValue (4 and 32 connections) and ListSecrets with a name filter (4 connections)
   with 1,000 and with 1,000,000 bulk-loaded secrets; prints the 1M/1k latency ratios.
 
+PostgreSQL modes (a fresh database per set-up on --pg-url, dropped afterwards):
+  ``--pg``: GetSecretValue and PutSecretValue at 4 and 32 connections on SQLite (one node),
+  PostgreSQL with one node and with two nodes on one database (both on the server core, and
+  one per core), one wrk per node run together (req/s summed, the worse node's latencies);
+  ``--pg-scale``: GetSecretValue and ListSecrets with a name filter on PostgreSQL with 10,000
+  and 1,000,000 secrets (loaded with COPY), the queries' plans, and the 1M/10k ratios.
+
 The server is pinned to core 0 (``taskset -c 0``), wrk to core 1. Only 127.0.0.1 is used.
 Every run is bounded in time; any non-200 answer, socket error or repeated write token
 fails the run loudly (with the server's log). Results: a markdown summary on stdout and
@@ -50,6 +57,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -58,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psycopg
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
@@ -70,6 +79,9 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import bulkload  # noqa: E402  (bench/ is not a package)
 import policies  # noqa: E402
+
+from strongroom.storage import postgres as pgstore  # noqa: E402
+from strongroom.storage.base import ListQuery  # noqa: E402
 
 BIN = Path(sys.executable).parent
 REGION = "us-east-1"
@@ -97,6 +109,7 @@ TARGETS = {
     "put32_rps": 1000.0,
     "moto_ratio": 20.0,
     "scale_ratio": 1.3,
+    "pg_scale_ratio": 1.5,  # the PostgreSQL issue: 1,000,000 vs 10,000 secrets
     "policy_ratio": 0.90,
     "cmk_ratio": 0.95,
 }
@@ -182,9 +195,11 @@ class Server:
         env: dict[str, str] | None = None,
         ready: Callable[[int], bool] | None = None,
         cwd: Path = ROOT,
+        core: str = SERVER_CORE,
     ) -> None:
         self.name = name
-        self.argv = [*pinned(SERVER_CORE), *argv]
+        self.core = core
+        self.argv = [*pinned(core), *argv]
         self.port = port
         self.log_path = log_path
         self.env = {**os.environ, **(env or {})}
@@ -347,7 +362,7 @@ class Account:
     account_id: str = ""
 
 
-def create_account(data_dir: Path) -> Account:
+def create_account(data_dir: Path, store_url: str | None = None) -> Account:
     """``strongroom account create``: parses the printed export lines."""
     out = subprocess.run(
         [need(BIN / "strongroom"), "account", "create", "--data-dir", str(data_dir)],
@@ -355,6 +370,7 @@ def create_account(data_dir: Path) -> Account:
         text=True,
         timeout=120,
         check=False,
+        env={**os.environ, **store_env(store_url)},
     )
     if out.returncode != 0:
         raise BenchError(f"strongroom account create failed:\n{out.stderr[-3000:]}")
@@ -366,10 +382,16 @@ def create_account(data_dir: Path) -> Account:
     return Account(found["AWS_ACCESS_KEY_ID"], found["AWS_SECRET_ACCESS_KEY"])
 
 
-def fresh_data_set(workdir: Path, label: str, n: int) -> tuple[Path, Account, dict[str, Any]]:
+def fresh_data_set(
+    workdir: Path, label: str, n: int, store_url: str | None = None, method: str = "api"
+) -> tuple[Path, Account, dict[str, Any]]:
+    """A new data dir with an account and ``n`` bulk-loaded secrets: in the data dir's SQLite
+    file, or with ``store_url`` in that (empty) PostgreSQL database, through the storage API
+    (``method="api"``) or with COPY (``"copy"``, PostgreSQL only)."""
     data_dir = workdir / f"data-{label}"
-    account = create_account(data_dir)
-    log(f"bulk-loading {n:,} secrets into {data_dir}")
+    account = create_account(data_dir, store_url)
+    where = describe_store(store_url) if store_url else str(data_dir)
+    log(f"bulk-loading {n:,} secrets into {where} ({method})")
     step = max(n // 10, bulkload.DEFAULT_BATCH)
     last = [0]
 
@@ -378,10 +400,23 @@ def fresh_data_set(workdir: Path, label: str, n: int) -> tuple[Path, Account, di
             last[0] = done
             log(f"  {done:>9,} secrets in {elapsed:6.1f} s")
 
-    info = bulkload.load(str(data_dir), account.access_key_id, n, progress=progress)
+    if method == "copy":
+        if not store_url:
+            raise BenchError("the COPY loader needs a PostgreSQL store")
+        info = bulkload.load_pg_copy(
+            str(data_dir), account.access_key_id, n, store_url, progress=progress
+        )
+    else:
+        info = bulkload.load(
+            str(data_dir), account.access_key_id, n, progress=progress, storage_url=store_url
+        )
+    info.setdefault("method", method)
     account.account_id = info["account_id"]
     db = data_dir / "strongroom.db"
-    info["db_bytes"] = db.stat().st_size if db.exists() else None
+    if store_url:
+        info["db_bytes"] = pg_database_bytes(store_url)
+    else:
+        info["db_bytes"] = db.stat().st_size if db.exists() else None
     log(
         f"loaded {n:,} secrets in {info['load_seconds']:.1f} s "
         f"({info['secrets_per_second']:,.0f}/s), db {(info['db_bytes'] or 0) / 1e6:.0f} MB"
@@ -389,7 +424,12 @@ def fresh_data_set(workdir: Path, label: str, n: int) -> tuple[Path, Account, di
     return data_dir, account, info
 
 
-def count_versions(data_dir: Path) -> int:
+def count_versions(data_dir: Path | str) -> int:
+    """Stored versions: in a data dir's SQLite file, or (a URL) in a PostgreSQL store."""
+    if isinstance(data_dir, str):
+        with pg_connect(data_dir) as pg:
+            row = pg.execute("SELECT count(*) FROM versions").fetchone()
+            return int(row[0]) if row else 0
     conn = sqlite3.connect(f"file:{data_dir / 'strongroom.db'}?mode=ro", uri=True, timeout=30)
     try:
         return int(conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0])
@@ -417,6 +457,108 @@ def fsync_probe(directory: Path, count: int = 200) -> dict[str, float]:
         "fsync_p50_ms": round(statistics.median(times), 3),
         "fsync_p99_ms": round(times[int(len(times) * 0.99) - 1], 3),
     }
+
+
+# -- PostgreSQL stores (--pg, --pg-scale) ------------------------------------------------
+
+PG_ADMIN = ["postgresql://postgres@127.0.0.1:5432/postgres"]  # set from --pg-url
+_PG_DATABASES: list[str] = []  # created by this run and not dropped yet
+
+
+def store_env(store_url: str | None) -> dict[str, str]:
+    """The environment that points a ``strongroom`` process at a store (none: SQLite)."""
+    return {"STRONGROOM_STORAGE__URL": store_url} if store_url else {}
+
+
+def pg_connect(url: str) -> Any:
+    return psycopg.connect(url, autocommit=True, connect_timeout=10)
+
+
+def describe_store(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"postgresql {parts.hostname}:{parts.port or 5432}{parts.path}"
+
+
+def pg_url_for(database: str) -> str:
+    return urllib.parse.urlsplit(PG_ADMIN[0])._replace(path=f"/{database}").geturl()
+
+
+def pg_database_bytes(url: str) -> int:
+    with pg_connect(url) as conn:
+        row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0]) if row else 0
+
+
+def _drop_pg_database(name: str) -> None:
+    with pg_connect(PG_ADMIN[0]) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if name in _PG_DATABASES:
+        _PG_DATABASES.remove(name)
+    log(f"dropped database {name}")
+
+
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """A new, empty database (UTF8) on the --pg-url server: its URL; dropped on exit (and, if
+    the run is cut short, at interpreter exit, after the servers are stopped)."""
+    name = f"strongroom_bench_{uuid.uuid4().hex[:12]}"
+    with pg_connect(PG_ADMIN[0]) as conn:
+        conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+    _PG_DATABASES.append(name)
+    log(f"created database {name}")
+    try:
+        yield pg_url_for(name)
+    finally:
+        _drop_pg_database(name)
+
+
+def _drop_leftover_databases() -> None:
+    _stop_all()  # no node may hold a connection any more
+    for name in list(_PG_DATABASES):
+        with contextlib.suppress(Exception):
+            _drop_pg_database(name)
+
+
+atexit.register(_drop_leftover_databases)
+
+
+def pg_cpu_seconds() -> float:
+    """User + system CPU time so far of every PostgreSQL process on the machine (the
+    postmaster, its backends and helpers): they cannot be pinned away from the server core."""
+    total = 0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres" not in text[: text.rindex(")") + 1]:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def loadavg1() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def wait_quiet(limit: float, max_wait: float) -> float:
+    """Wait (up to ``max_wait`` s) until the 1-minute load average is below ``limit``; returns
+    the load average at the end. ``limit`` 0 does not wait."""
+    load = loadavg1()
+    if limit <= 0 or load < limit:
+        return load
+    log(f"load average {load:.2f} >= {limit:g}: waiting up to {max_wait:.0f} s for quiet")
+    deadline = time.monotonic() + max_wait
+    while time.monotonic() < deadline:
+        time.sleep(5)
+        load = loadavg1()
+        if load < limit:
+            log(f"  load average {load:.2f}: measuring")
+            return load
+    log(f"  still {load:.2f} after {max_wait:.0f} s: measuring under load")
+    return load
 
 
 # -- signing -----------------------------------------------------------------------------
@@ -630,6 +772,7 @@ class Settings:
     repeat: int
     seed: int
     workdir: Path
+    pg: bool = False  # also account PostgreSQL's CPU in each run (the --pg modes)
 
 
 @dataclass
@@ -669,7 +812,7 @@ def measure(
     puts: Callable[[], Pool] | None = None,
     warm_puts: Callable[[], Pool] | None = None,
     put_every: int = 0,
-    data_dir: Path | None = None,
+    data_dir: Path | str | None = None,
 ) -> dict[str, Any]:
     """Warm up, then ``cfg.repeat`` measured wrk runs (the best by req/s is reported).
 
@@ -716,10 +859,11 @@ def _one_run(
     puts_pool: Pool | None,
     put_every: int,
     connections: int,
-    data_dir: Path | None,
+    data_dir: Path | str | None,
 ) -> dict[str, Any]:
     before = count_versions(data_dir) if data_dir is not None and puts_pool else None
     cpu_before = server.cpu_seconds()
+    pg_before = pg_cpu_seconds() if cfg.pg else 0.0
     core0_before = core_ticks(SERVER_CORE)
     core1_before = core_ticks(CLIENT_CORE)
     row, text = run_wrk(
@@ -729,6 +873,8 @@ def _one_run(
     core0 = [a - b for a, b in zip(core_ticks(SERVER_CORE), core0_before, strict=True)]
     core1 = [a - b for a, b in zip(core_ticks(CLIENT_CORE), core1_before, strict=True)]
     row["server_cpu_pct"] = round(100 * cpu / (row["duration_s"] or 1), 1)
+    if cfg.pg:
+        _cpu_shares(row, cpu, pg_cpu_seconds() - pg_before, core0, core1)
     # CPU time on the server's core that was not the server's: other processes on the machine.
     row["other_load_core0_pct"] = round(max(0.0, 100 * (core0[0] - cpu) / (core0[1] or 1)), 1)
     row["client_core_busy_pct"] = round(100 * core1[0] / (core1[1] or 1), 1)
@@ -968,13 +1114,21 @@ def granian_baseline(workdir: Path) -> Server:
     )
 
 
-def strongroom_uvicorn(workdir: Path, data_dir: Path, tag: str = "") -> Server:
+def strongroom_uvicorn(
+    workdir: Path,
+    data_dir: Path,
+    tag: str = "",
+    store_url: str | None = None,
+    core: str = SERVER_CORE,
+) -> Server:
     port = free_port()
     return Server(
-        "strongroom (uvicorn)",
+        "strongroom (uvicorn)" + (f" {tag.strip('-')}" if store_url else ""),
         [need(BIN / "strongroom"), "server", "--data-dir", str(data_dir), "--port", str(port)],
         port,
         workdir / f"strongroom-uvicorn{tag}.log",
+        env=store_env(store_url),
+        core=core,
     )
 
 
@@ -1702,6 +1856,367 @@ def scale_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> Non
             shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def _cpu_shares(
+    row: dict[str, Any], servers_cpu: float, pg_cpu: float, core0: list[float], core1: list[float]
+) -> None:
+    """PostgreSQL's CPU during a run, and the CPU of both cores that neither the servers,
+    PostgreSQL nor wrk used (other processes on the machine: above ~5% the run is disturbed)."""
+    duration = row["duration_s"] or 1
+    pg_cpu = max(0.0, pg_cpu)  # backends that exited during the run take their CPU along
+    row["pg_cpu_pct"] = round(100 * pg_cpu / duration, 1)
+    wrk_cpu = row["wrk_cpu_pct"] * duration / 100
+    busy, total = core0[0] + core1[0], core0[1] + core1[1]
+    other = busy - servers_cpu - pg_cpu - wrk_cpu
+    row["other_load_all_pct"] = round(max(0.0, 100 * other / (total or 1)), 1)
+    row["loadavg1"] = loadavg1()
+
+
+def _split(connections: int, parts: int) -> list[int]:
+    return [connections // parts + (1 if k < connections % parts else 0) for k in range(parts)]
+
+
+def measure_nodes(
+    results: Results,
+    cfg: Settings,
+    servers: Sequence[Server],
+    *,
+    label: dict[str, Any],
+    connections: int,
+    gets: Sequence[Callable[[], Pool]] | None = None,
+    puts: Sequence[Callable[[], Pool]] | None = None,
+    warm_puts: Sequence[Callable[[], Pool]] | None = None,
+    put_every: int = 0,
+    store: Path | str | None = None,
+) -> dict[str, Any]:
+    """``measure`` over several nodes of one store at once: one wrk per node (all on the
+    client core), the connections split evenly between them, started together. The row
+    sums requests/s and takes the worst node's percentiles; per-node figures are kept."""
+    if len(servers) == 1:
+        return measure(
+            results, cfg, servers[0], label=label, connections=connections,
+            gets=gets[0] if gets else None, puts=puts[0] if puts else None,
+            warm_puts=warm_puts[0] if warm_puts else None, put_every=put_every, data_dir=store,
+        )  # fmt: skip
+    k = len(servers)
+    conns = _split(connections, k)
+    desc = f"{label['app']} {label['op']} c={connections} ({'+'.join(map(str, conns))})"
+    gets_pools = [g() for g in gets] if gets else [None] * k
+    if cfg.warmup > 0:
+        warm_pools = [w() for w in warm_puts] if warm_puts else [None] * k
+        for warm, text in _parallel_wrk(
+            servers, gets_pools, warm_pools, put_every, conns, cfg.warmup, cfg.threads
+        ):
+            bad = warm["non200"] + warm["socket_errors"]
+            if bad:
+                raise BenchError(
+                    f"warm-up of {desc}: {bad} errors, first: {warm['first_bad']}\n{text}"
+                )
+    runs = []
+    for r in range(cfg.repeat):
+        puts_pools = [p() for p in puts] if puts else [None] * k
+        log(
+            f"measuring {desc} for {cfg.seconds:g} s"
+            + (f" ({r + 1}/{cfg.repeat})" if cfg.repeat > 1 else "")
+        )
+        runs.append(_nodes_run(desc, cfg, servers, gets_pools, puts_pools, put_every, conns, store))
+    best = max(runs, key=lambda run: run["rps"])
+    row = {**label, "connections": connections, **best}
+    if len(runs) > 1:
+        row["runs"] = [{q: run[q] for q in ("rps", "p50_ms", "p99_ms")} for run in runs]
+    results.rows.append(row)
+    return row
+
+
+def _parallel_wrk(
+    servers: Sequence[Server],
+    gets: Sequence[Pool | None],
+    puts: Sequence[Pool | None],
+    put_every: int,
+    conns: Sequence[int],
+    seconds: float,
+    threads: int,
+) -> list[tuple[dict[str, Any], str]]:
+    with concurrent.futures.ThreadPoolExecutor(len(servers)) as ex:
+        futures = [
+            ex.submit(run_wrk, s.url, g, p, put_every, c, seconds, threads)
+            for s, g, p, c in zip(servers, gets, puts, conns, strict=True)
+        ]
+        return [f.result() for f in futures]
+
+
+def _nodes_run(
+    desc: str,
+    cfg: Settings,
+    servers: Sequence[Server],
+    gets: Sequence[Pool | None],
+    puts: Sequence[Pool | None],
+    put_every: int,
+    conns: Sequence[int],
+    store: Path | str | None,
+) -> dict[str, Any]:
+    writes_checked = store is not None and any(puts)
+    before = count_versions(store) if writes_checked and store is not None else None
+    cpu_before = [s.cpu_seconds() for s in servers]
+    pg_before = pg_cpu_seconds()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    core0_before = core_ticks(SERVER_CORE)
+    core1_before = core_ticks(CLIENT_CORE)
+    outs = _parallel_wrk(servers, gets, puts, put_every, conns, cfg.seconds, cfg.threads)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpus = [s.cpu_seconds() - b for s, b in zip(servers, cpu_before, strict=True)]
+    pg_cpu = pg_cpu_seconds() - pg_before
+    core0 = [a - b for a, b in zip(core_ticks(SERVER_CORE), core0_before, strict=True)]
+    core1 = [a - b for a, b in zip(core_ticks(CLIENT_CORE), core1_before, strict=True)]
+    nodes = [o[0] for o in outs]
+    duration = max(n["duration_s"] for n in nodes) or 1
+    row: dict[str, Any] = {
+        "rps": round(sum(n["rps"] for n in nodes), 2),
+        "requests": sum(n.get("requests", 0) for n in nodes),
+        "duration_s": duration,
+        "first_bad": next((n["first_bad"] for n in nodes if n["first_bad"]), ""),
+    }
+    for q in ("p50_ms", "p75_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"):
+        row[q] = max(n[q] for n in nodes)  # the worse node
+    for q in ("non200", "socket_errors", "wraps", "non2xx_wrk"):
+        row[q] = sum(n[q] for n in nodes)
+    wrk_cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
+    row["wrk_cpu_pct"] = round(100 * wrk_cpu / duration, 1)
+    row["server_cpu_pct"] = round(100 * sum(cpus) / duration, 1)
+    on_core0 = sum(c for s, c in zip(servers, cpus, strict=True) if s.core == SERVER_CORE)
+    row["other_load_core0_pct"] = round(max(0.0, 100 * (core0[0] - on_core0) / (core0[1] or 1)), 1)
+    row["client_core_busy_pct"] = round(100 * core1[0] / (core1[1] or 1), 1)
+    _cpu_shares(row, sum(cpus), pg_cpu, core0, core1)
+    row["per_node"] = [
+        {
+            "core": s.core,
+            "connections": c,
+            "rps": n["rps"],
+            "p50_ms": n["p50_ms"],
+            "p99_ms": n["p99_ms"],
+            "server_cpu_pct": round(100 * cpu / duration, 1),
+        }
+        for s, c, n, cpu in zip(servers, conns, nodes, cpus, strict=True)
+    ]
+    for s in servers:
+        if not s.alive():
+            raise BenchError(f"{s.name} died during {desc}\n" + "\n".join(o[1] for o in outs))
+    if before is not None and store is not None:
+        time.sleep(0.5)  # let requests still in flight when wrk stopped finish
+        added = count_versions(store) - before
+        writes = row["requests"] if put_every == 1 else row["requests"] // max(put_every, 1)
+        row["versions_added"] = added
+        row["writes_acknowledged"] = writes
+        if put_every == 1 and added < writes:
+            raise BenchError(
+                f"{desc}: {writes} PutSecretValue answered 200 but only {added} versions stored"
+            )
+        if not writes - sum(conns) - 1 <= added <= writes + sum(conns) + 1:
+            raise BenchError(f"{desc}: {writes} writes answered but {added} versions added")
+    problems = []
+    if row["non200"]:
+        problems.append(f"{row['non200']} non-200 responses (first: {row['first_bad']})")
+    if row["socket_errors"]:
+        problems.append(f"{row['socket_errors']} socket errors")
+    if row["wraps"]:
+        problems.append(
+            f"a PutSecretValue pool wrapped {row['wraps']} time(s); raise --put-requests"
+        )
+    log(
+        f"  {row['rps']:>9,.0f} req/s (nodes: "
+        + ", ".join(f"{n['rps']:,.0f}" for n in nodes)
+        + f")  p50 {row['p50_ms']:.2f} ms  p99 {row['p99_ms']:.2f} ms (worse node)"
+        f"  servers CPU {row['server_cpu_pct']:.0f}%  PostgreSQL CPU {row['pg_cpu_pct']:.0f}%"
+        f"  wrk CPU {row['wrk_cpu_pct']:.0f}%  other {row['other_load_all_pct']:.0f}%"
+        + (f"  !! {'; '.join(problems)}" if problems else "")
+    )
+    if problems:
+        raise BenchError(f"{desc}: " + "; ".join(problems) + "\n" + outs[0][1])
+    return row
+
+
+# Two-node placements (--pg-layouts): both nodes on the server core (the same CPU as one
+# node: what sharing the store costs), or one node per core (what a second node's CPU adds,
+# with wrk and PostgreSQL on the same two cores).
+PG_LAYOUTS = {"shared": (SERVER_CORE, SERVER_CORE), "spread": (SERVER_CORE, CLIENT_CORE)}
+PG_LAYOUT_TEXT = {
+    "shared": "2 nodes, both on core 0",
+    "spread": "2 nodes, cores 0 and 1",
+}
+
+
+def pg_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> None:
+    """GetSecretValue and PutSecretValue, c=4 and c=32: SQLite (one node), PostgreSQL with
+    one node, and with two nodes sharing one database and the data dir's root key. Each
+    set-up has its own data dir and (PostgreSQL) a fresh database, dropped afterwards."""
+    n = args.secrets
+    rng = random.Random(cfg.seed)
+    get_names = [bulkload.secret_name(i) for i in rng.sample(range(n), min(n, cfg.get_distinct))]
+    put_targets = list(range(n))
+    rng.shuffle(put_targets)
+    setups: list[tuple[str, str, tuple[str, ...]]] = [
+        ("sqlite", "sqlite, 1 node", (SERVER_CORE,)),
+        ("postgresql", "postgresql, 1 node", (SERVER_CORE,)),
+    ]
+    setups += [("postgresql", PG_LAYOUT_TEXT[lay], PG_LAYOUTS[lay]) for lay in args.pg_layouts]
+    if args.pg_skip_sqlite:
+        setups = setups[1:]
+    results.info["pg_loads"] = {}
+    results.info["pg_layouts"] = {text: list(cores) for _, text, cores in setups}
+    for i, (store, app, cores) in enumerate(setups):
+        tag = f"pg{i}-{store}-{len(cores)}"
+        results.info.setdefault("quiet", {})[app] = wait_quiet(args.quiet_load, args.quiet_wait)
+        with contextlib.ExitStack() as stack:
+            url = stack.enter_context(pg_database()) if store == "postgresql" else None
+            data_dir, account, load = fresh_data_set(cfg.workdir, tag, n, url, "api")
+            results.info["pg_loads"][app] = load
+            # Every node: the same data dir (its root key), the same database.
+            servers = [
+                stack.enter_context(
+                    running(strongroom_uvicorn(cfg.workdir, data_dir, f"-{tag}-n{k}", url, core))
+                )
+                for k, core in enumerate(cores)
+            ]
+            for s in servers:
+                sanity_check(s.port, account, n)
+            signers = [Signer(account, s.port) for s in servers]
+            k = len(servers)
+            label = {"server": "uvicorn", "app": app, "store": store, "nodes": k}
+            gets = [pools_for(cfg, sg, get_names, f"{tag}-{j}") for j, sg in enumerate(signers)]
+            for c in (4, 32):
+                measure_nodes(
+                    results, cfg, servers, label={**label, "op": "GetSecretValue"},
+                    connections=c, gets=gets,
+                )  # fmt: skip
+            # Each node writes the secrets in its own order (a rotation of the same list).
+            orders = [put_targets[j * n // k :] + put_targets[: j * n // k] for j in range(k)]
+            warm = [
+                put_pool(cfg, sg, orders[j], 5000, f"warm-{tag}-{j}", rng)
+                for j, sg in enumerate(signers)
+            ]
+            puts = [
+                put_pool(cfg, sg, orders[j], cfg.put_requests, f"run-{tag}-{j}", rng)
+                for j, sg in enumerate(signers)
+            ]
+            for c in (4, 32):
+                measure_nodes(
+                    results, cfg, servers, label={**label, "op": "PutSecretValue"},
+                    connections=c, puts=puts, warm_puts=warm, put_every=1,
+                    store=url or data_dir,
+                )  # fmt: skip
+        if not args.keep_data:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
+class _Recorder:
+    """Stands in for a psycopg connection to capture the SQL the store would run."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        self.calls.append((sql, params))
+        return self
+
+    def fetchall(self) -> list[Any]:
+        return []
+
+    def fetchone(self) -> None:
+        return None
+
+
+def _plan_indexes(plan: list[str]) -> list[str]:
+    found = re.findall(r"(Index Only Scan|Index Scan|Bitmap Index Scan|Seq Scan)\S* (?:using|on) "
+                       r"(\w+)", "\n".join(plan))  # fmt: skip
+    return [f"{kind} {name}" for kind, name in found]
+
+
+def pg_query_report(
+    store_url: str, account_id: str, n: int, rng: random.Random, samples: int = 1000
+) -> dict[str, Any]:
+    """The store's own SQL for GetSecretValue's staged-value read and for ListSecrets with a
+    name filter, run straight on PostgreSQL: EXPLAIN (ANALYZE, BUFFERS) of one of each, then
+    the latency of ``samples`` random ones (after one pass to warm the caches)."""
+    recorder = _Recorder()
+    groups = max(1, n // bulkload.GROUP_SIZE)
+    prefixes = [bulkload.group_prefix(rng.randrange(groups)) for _ in range(samples)]
+    names = [bulkload.secret_name(rng.randrange(n)) for _ in range(samples)]
+    list_calls = []
+    for p in prefixes:
+        recorder.calls.clear()
+        pgstore._Tx(recorder).list_secrets(  # type: ignore[arg-type]
+            ListQuery(account_id, False, "created_at", False, None, 11, [p])
+        )
+        list_calls.append(recorder.calls[0])
+    staged_calls = [(pgstore._STAGED_BY_NAME, ("AWSCURRENT", account_id, nm)) for nm in names]
+    out: dict[str, Any] = {}
+    with pg_connect(store_url) as conn:
+        for what, calls in (("staged_value", staged_calls), ("list_name_filter", list_calls)):
+            sql, params = calls[-1]
+            plan = [r[0] for r in conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)]
+            for sql, params in calls:  # warm: the pages and psycopg's prepared statement
+                conn.execute(sql, params).fetchall()
+            times = []
+            for sql, params in calls:
+                t0 = time.perf_counter()
+                rows = conn.execute(sql, params).fetchall()
+                times.append((time.perf_counter() - t0) * 1000)
+                if not rows:
+                    raise BenchError(f"{what}: no row for {params!r}")
+            times.sort()
+            out[what] = {
+                "p50_ms": round(statistics.median(times), 4),
+                "p99_ms": round(times[int(len(times) * 0.99) - 1], 4),
+                "indexes": _plan_indexes(plan),
+                "plan": plan,
+            }
+            log(
+                f"  {what} query on {n:,} secrets: p50 {out[what]['p50_ms']:.3f} ms, "
+                f"p99 {out[what]['p99_ms']:.3f} ms; plan: {', '.join(out[what]['indexes'])}"
+            )
+    return out
+
+
+def pgscale_mode(args: argparse.Namespace, cfg: Settings, results: Results) -> None:
+    """GetSecretValue (c=4, 32) and ListSecrets with a name filter (c=4) on PostgreSQL with
+    --pg-scale-sizes secrets (10,000 and 1,000,000), each in a fresh database; the load time,
+    the queries' plans and in-database latency, and the big/small latency ratios."""
+    rng = random.Random(cfg.seed)
+    results.info["scale_loads"] = {}
+    results.info["pg_queries"] = {}
+    for n in args.pg_scale_sizes:
+        results.info.setdefault("quiet", {})[str(n)] = wait_quiet(args.quiet_load, args.quiet_wait)
+        with pg_database() as url:
+            data_dir, account, load = fresh_data_set(
+                cfg.workdir, f"pgscale-{n}", n, url, args.pg_load
+            )
+            results.info["scale_loads"][str(n)] = load
+            results.info["pg_queries"][str(n)] = pg_query_report(url, account.account_id, n, rng)
+            names = [
+                bulkload.secret_name(i) for i in rng.sample(range(n), min(n, cfg.get_distinct))
+            ]
+            groups = max(1, n // bulkload.GROUP_SIZE)
+            prefixes = [
+                bulkload.group_prefix(g) for g in rng.sample(range(groups), min(groups, 500))
+            ]
+            label = {"server": "uvicorn", "app": "strongroom postgresql", "secrets": n}
+            with running(strongroom_uvicorn(cfg.workdir, data_dir, f"-pgscale-{n}", url)) as s:
+                sanity_check(s.port, account, n)
+                signer = Signer(account, s.port)
+                gets = pools_for(cfg, signer, names, f"pgscale-{n}")
+                lists = list_pool(cfg, signer, prefixes, f"pgscale-{n}")
+                for c in (4, 32):
+                    measure(
+                        results, cfg, s, label={**label, "op": "GetSecretValue"},
+                        connections=c, gets=gets,
+                    )  # fmt: skip
+                measure(
+                    results, cfg, s, label={**label, "op": "ListSecrets name filter"},
+                    connections=4, gets=lists,
+                )  # fmt: skip
+        if not args.keep_data:
+            shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def _label(server: str, app: str, op: str) -> dict[str, Any]:
     return {"server": server, "app": app, "op": op}
 
@@ -1745,9 +2260,42 @@ def report(args: argparse.Namespace, results: Results) -> str:
     for n, ld in info.get("scale_loads", {}).items():
         add(
             f"Bulk load {int(n):,}: {ld['load_seconds']:.1f} s "
-            f"({ld['secrets_per_second']:,.0f}/s), db {ld['db_bytes'] / 1e6:,.0f} MB."
+            f"({ld['secrets_per_second']:,.0f}/s, {ld.get('method', 'api')}), "
+            f"db {ld['db_bytes'] / 1e6:,.0f} MB."
         )
     if info.get("scale_loads"):
+        add("")
+    for app, ld in info.get("pg_loads", {}).items():
+        add(
+            f"Bulk load ({app}): {ld['secrets']:,} secrets through the storage API in "
+            f"{ld['load_seconds']:.1f} s ({ld['secrets_per_second']:,.0f}/s, batches of "
+            f"{ld['batch']:,}), db {(ld['db_bytes'] or 0) / 1e6:,.0f} MB."
+        )
+    if info.get("pg_loads"):
+        add("")
+        add(
+            "Two nodes: two `strongroom server` processes on one database and one data dir "
+            "(root key), one wrk per node (both on core 1) started together with the "
+            "connections split evenly; req/s is the sum, latencies the worse node's."
+        )
+        add("")
+    if info["mode"] in {"pg", "pgscale"}:
+        add(
+            "PostgreSQL's processes run on either core (they cannot be pinned away from the "
+            "servers'); 'PostgreSQL CPU' is theirs (approximate: all postgres processes on the "
+            "machine), 'other load' the CPU of both cores used by neither the servers, "
+            "PostgreSQL nor wrk. 1-minute load average before each set-up: "
+            + ", ".join(f"{k}: {v:.2f}" for k, v in info.get("quiet", {}).items())
+            + "."
+        )
+        add("")
+    for n, q in info.get("pg_queries", {}).items():
+        for what, r in q.items():
+            add(
+                f"In-database {what} query, {int(n):,} secrets: p50 {r['p50_ms']:.3f} ms, "
+                f"p99 {r['p99_ms']:.3f} ms; plan: {', '.join(r['indexes'])}."
+            )
+    if info.get("pg_queries"):
         add("")
     if "cmk" in info:
         ck = info["cmk"]
@@ -1773,10 +2321,13 @@ def report(args: argparse.Namespace, results: Results) -> str:
         )
         add("")
     has_scale = any("secrets" in r for r in results.rows)
+    has_pg = any("pg_cpu_pct" in r for r in results.rows)
     head = (
         "| server | app | operation |"
         + (" secrets |" if has_scale else "")
-        + " conns | req/s | p50 ms | p99 ms | p99.9 ms | server CPU | other load core 0 | errors |"
+        + " conns | req/s | p50 ms | p99 ms | p99.9 ms | server CPU |"
+        + (" PostgreSQL CPU | other load |" if has_pg else " other load core 0 |")
+        + " errors |"
     )
     add(head)
     add("|" + "---|" * (head.count("|") - 1))
@@ -1786,8 +2337,13 @@ def report(args: argparse.Namespace, results: Results) -> str:
             f"| {r['server']} | {r['app']} | {r['op']} |"
             + (f" {r['secrets']:,} |" if "secrets" in r else " - |" if has_scale else "")
             + f" {r['connections']} | {r['rps']:,.0f} | {_f(r['p50_ms'])} | {_f(r['p99_ms'])} |"
-            f" {_f(r['p999_ms'])} | {r['server_cpu_pct']:.0f}% | {r['other_load_core0_pct']:.0f}% |"
-            f" {errors} |"
+            f" {_f(r['p999_ms'])} | {r['server_cpu_pct']:.0f}% |"
+            + (
+                f" {r.get('pg_cpu_pct', 0):.0f}% | {r.get('other_load_all_pct', 0):.0f}% |"
+                if has_pg
+                else f" {r['other_load_core0_pct']:.0f}% |"
+            )
+            + f" {errors} |"
         )
     add("")
     checks = compute_checks(results)
@@ -1954,7 +2510,10 @@ def compute_checks(results: Results) -> list[dict[str, Any]]:
             None,
             "x",
         )
+    pg_mode_checks(results, add)
     sizes = sorted({r["secrets"] for r in results.rows if "secrets" in r})
+    pgscale = results.info.get("mode") == "pgscale"
+    limit = TARGETS["pg_scale_ratio"] if pgscale else TARGETS["scale_ratio"]
     if len(sizes) >= 2:
         small, big = sizes[0], sizes[-1]
         for op, c in (
@@ -1967,18 +2526,53 @@ def compute_checks(results: Results) -> list[dict[str, Any]]:
             if a and b:
                 for q in ("p50_ms", "p99_ms"):
                     ratio = b[q] / a[q]
-                    gated = op == "GetSecretValue" and c == 4
+                    gated = c == 4 and (op == "GetSecretValue" or pgscale)
                     add(
                         f"{op} c={c} {q[:3]} {big:,} vs {small:,} secrets",
                         ratio,
-                        f"<= {TARGETS['scale_ratio']:g}x" if gated else "(info)",
-                        ratio <= TARGETS["scale_ratio"] if gated else None,
+                        f"<= {limit:g}x" if gated else "(info)",
+                        ratio <= limit if gated else None,
                         "x",
                     )
+    queries = results.info.get("pg_queries", {})
+    if len(queries) >= 2:
+        q_sizes = sorted(int(k) for k in queries)
+        small_q, big_q = queries[str(q_sizes[0])], queries[str(q_sizes[-1])]
+        for what in small_q:
+            add(
+                f"in-database {what} query p50 {q_sizes[-1]:,} vs {q_sizes[0]:,} secrets",
+                big_q[what]["p50_ms"] / small_q[what]["p50_ms"],
+                "(info)",
+                None,
+                "x",
+            )
     return checks
 
 
 # -- main --------------------------------------------------------------------------------
+
+
+def pg_mode_checks(results: Results, add: Callable[..., None]) -> None:
+    """--pg: each PostgreSQL set-up's req/s against SQLite's and against one PostgreSQL
+    node (for information: the issue sets no target)."""
+    if results.info.get("mode") != "pg":
+        return
+    for op in ("GetSecretValue", "PutSecretValue"):
+        for c in (4, 32):
+            lite = results.find(op=op, connections=c, store="sqlite")
+            one = results.find(op=op, connections=c, store="postgresql", nodes=1)
+            others = [
+                r
+                for r in results.rows
+                if r.get("op") == op and r["connections"] == c and r.get("nodes", 1) > 1
+            ]
+            if lite and one:
+                add(f"{op} c={c}: postgresql 1 node / sqlite req/s", one["rps"] / lite["rps"],
+                    "(info)", None, "x")  # fmt: skip
+            for r in others:
+                if one:
+                    add(f"{op} c={c}: {r['app']} / postgresql 1 node req/s",
+                        r["rps"] / one["rps"], "(info)", None, "x")  # fmt: skip
 
 
 def git_state() -> str:
@@ -2012,6 +2606,54 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--secrets", type=int, default=10_000, help="secrets to bulk-load (default mode)"
     )
     p.add_argument("--scale", action="store_true", help="run the 1k vs 1M scale comparison instead")
+    p.add_argument(
+        "--pg",
+        action="store_true",
+        help="instead: GetSecretValue/PutSecretValue on SQLite, PostgreSQL 1 node and 2 nodes",
+    )
+    p.add_argument(
+        "--pg-scale",
+        action="store_true",
+        help="instead: GetSecretValue/ListSecrets on PostgreSQL at --pg-scale-sizes secrets",
+    )
+    p.add_argument(
+        "--pg-scale-sizes",
+        type=int,
+        nargs=2,
+        default=[10_000, 1_000_000],
+        metavar=("SMALL", "BIG"),
+    )
+    p.add_argument(
+        "--pg-load",
+        choices=["copy", "api"],
+        default="copy",
+        help="--pg-scale: bulk-load with COPY or through the storage API (INSERTs)",
+    )
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get(
+            "STRONGROOM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="PostgreSQL server (a database it may CREATE/DROP databases from)",
+    )
+    p.add_argument(
+        "--pg-layouts",
+        nargs="*",
+        default=["shared", "spread"],
+        choices=list(PG_LAYOUTS),
+        help="--pg: two-node placements: shared (both nodes on core 0), spread (cores 0, 1)",
+    )
+    p.add_argument("--pg-skip-sqlite", action="store_true", help="--pg: leave out SQLite")
+    p.add_argument(
+        "--quiet-load",
+        type=float,
+        default=0.0,
+        help="--pg modes: before each set-up wait until the 1-minute load average is below "
+        "this (0: don't wait)",
+    )
+    p.add_argument(
+        "--quiet-wait", type=float, default=1200.0, help="longest wait for --quiet-load (s)"
+    )
     p.add_argument(
         "--scale-sizes", type=int, nargs=2, default=[1_000, 1_000_000], metavar=("SMALL", "BIG")
     )
@@ -2101,6 +2743,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workdir", type=Path, default=None, help="parent of the temporary data dirs")
     p.add_argument("--keep-data", action="store_true", help="keep the data dirs and logs")
     args = p.parse_args(argv)
+    if sum((args.scale, args.pg, args.pg_scale)) > 1:
+        p.error("--scale, --pg and --pg-scale are separate modes: choose one")
     if args.secrets < 1 or args.get_distinct < 1 or args.put_requests < 100:
         p.error("--secrets and --get-distinct must be positive, --put-requests >= 100")
     if args.cmk_secrets < 1 or args.rootrotate_versions < 1 or args.rootrotate_batch < 1:
@@ -2126,7 +2770,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(os.sched_getaffinity(0)) < 2:
         raise BenchError("needs two cores (server on core 0, wrk on core 1)")
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-    mode = "scale" if args.scale else "default"
+    mode = "scale" if args.scale else "pg" if args.pg else "pgscale" if args.pg_scale else "default"
+    PG_ADMIN[0] = args.pg_url
     workdir = Path(tempfile.mkdtemp(prefix="strongroom-bench-", dir=args.workdir))
     cfg = Settings(
         seconds=args.seconds,
@@ -2137,6 +2782,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeat=args.repeat,
         seed=args.seed,
         workdir=workdir,
+        pg=mode in {"pg", "pgscale"},
     )
     results = Results()
     results.info.update(
@@ -2151,12 +2797,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.scale:
             scale_mode(args, cfg, results)
+        elif args.pg:
+            pg_mode(args, cfg, results)
+        elif args.pg_scale:
+            pgscale_mode(args, cfg, results)
         else:
             default_mode(args, cfg, results)
     except (BenchError, Exception, KeyboardInterrupt, SystemExit) as exc:
         failed = exc
     finally:
         _stop_all()
+        _drop_leftover_databases()
     text = report(args, results)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"{stamp}-{mode}.json"
