@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from strongroom.storage.transfer import StoreNotEmpty, TransferError
+from strongroom.storage.transfer import KnownTables, TransferError
 
 __all__ = ["PgLoader", "PgSnapshot", "migration_tables"]
 
@@ -69,21 +69,12 @@ def _schema_version(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-class PgSnapshot:
+class PgSnapshot(KnownTables):
     """Reads inside the caller's REPEATABLE READ transaction: one consistent snapshot."""
 
     def __init__(self, conn: psycopg.Connection[Any], tables: list[str]) -> None:
+        super().__init__(_existing(conn, tables), _schema_version(conn))
         self._c = conn
-        self._tables = _existing(conn, tables)
-        self.schema_version = _schema_version(conn)
-
-    def tables(self) -> list[str]:
-        return list(self._tables)
-
-    def _known(self, table: str) -> str:
-        if table not in self._tables:
-            raise TransferError(f"no table {table!r}")
-        return table
 
     def columns(self, table: str) -> list[str]:
         return _columns(self._c, self._known(table))
@@ -105,39 +96,28 @@ class PgSnapshot:
         # A named (server-side) cursor: a million rows never sit in memory at once.
         with self._c.cursor(name=f"strongroom_copy_{table}") as cursor:
             cursor.execute(query)
-            while True:
-                chunk = cursor.fetchmany(batch)
-                if not chunk:
-                    return
+            while chunk := cursor.fetchmany(batch):
                 yield chunk
 
 
-class PgLoader:
+class PgLoader(KnownTables):
     """Clears the seeded rows of an empty store and copies rows in with COPY, in the
     caller's write transaction; :meth:`finish` moves the identity sequences on."""
 
     def __init__(self, conn: psycopg.Connection[Any], tables: list[str]) -> None:
+        super().__init__(_existing(conn, tables), _schema_version(conn))
         self._c = conn
-        self._tables = _existing(conn, tables)
-        self.schema_version = _schema_version(conn)
-        for table in ("accounts", "secrets"):
-            if table in self._tables:
-                query = sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(table))
-                if conn.execute(query).fetchone() is not None:
-                    raise StoreNotEmpty(
-                        f"the destination store already holds {table}: restore or migrate "
-                        "only into a new, empty store"
-                    )
+
+        def has_rows(table: str) -> bool:
+            query = sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(table))
+            return conn.execute(query).fetchone() is not None
+
+        self._refuse_filled(has_rows)
         for table in reversed(self._tables):
             conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
 
-    def tables(self) -> list[str]:
-        return list(self._tables)
-
     def columns(self, table: str) -> list[str]:
-        if table not in self._tables:
-            raise TransferError(f"no table {table!r}")
-        return _columns(self._c, table)
+        return _columns(self._c, self._known(table))
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         known = set(self.columns(table))

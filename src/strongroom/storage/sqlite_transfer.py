@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from strongroom.storage.transfer import StoreNotEmpty, TransferError
+from strongroom.storage.transfer import KnownTables, TransferError
 
 __all__ = ["SqliteLoader", "SqliteSnapshot"]
 
@@ -30,21 +30,12 @@ def _schema_version(conn: sqlite3.Connection) -> int:
     return int(row[0] or 0)
 
 
-class SqliteSnapshot:
+class SqliteSnapshot(KnownTables):
     """Reads inside one transaction (WAL: a consistent snapshot while writers go on)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(_tables(conn), _schema_version(conn))
         self._c = conn
-        self._tables = _tables(conn)
-        self.schema_version = _schema_version(conn)
-
-    def tables(self) -> list[str]:
-        return list(self._tables)
-
-    def _known(self, table: str) -> str:
-        if table not in self._tables:
-            raise TransferError(f"no table {table!r}")
-        return table
 
     def columns(self, table: str) -> list[str]:
         return _columns(self._c, self._known(table))
@@ -57,45 +48,32 @@ class SqliteSnapshot:
         cols = ", ".join(f'"{c}"' for c in self.columns(table))
         # Insertion order (rowid), which orders e.g. versions created in the same instant.
         cursor = self._c.execute(f'SELECT {cols} FROM "{table}" ORDER BY rowid')  # noqa: S608
-        while True:
-            chunk = cursor.fetchmany(batch)
-            if not chunk:
-                return
+        while chunk := cursor.fetchmany(batch):
             yield chunk
 
 
-class SqliteLoader:
+class SqliteLoader(KnownTables):
     """Clears the seeded rows of an empty store and inserts, all in the caller's
     transaction; foreign keys are checked at commit."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(_tables(conn), _schema_version(conn))
         self._c = conn
-        self._tables = _tables(conn)
-        self.schema_version = _schema_version(conn)
-        for table in ("accounts", "secrets"):
-            if table in self._tables:
-                row = conn.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone()  # noqa: S608
-                if row is not None:
-                    raise StoreNotEmpty(
-                        f"the destination store already holds {table}: restore or migrate "
-                        "only into a new, empty store"
-                    )
+
+        def has_rows(table: str) -> bool:
+            row = conn.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone()  # noqa: S608
+            return row is not None
+
+        self._refuse_filled(has_rows)
         conn.execute("PRAGMA defer_foreign_keys = ON")
         for table in reversed(self._tables):
             conn.execute(f'DELETE FROM "{table}"')  # noqa: S608
 
-    def tables(self) -> list[str]:
-        return list(self._tables)
-
     def columns(self, table: str) -> list[str]:
-        if table not in self._tables:
-            raise TransferError(f"no table {table!r}")
-        return _columns(self._c, table)
+        return _columns(self._c, self._known(table))
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        if table not in self._tables:
-            raise TransferError(f"no table {table!r}")
-        known = set(_columns(self._c, table))
+        known = set(self.columns(table))
         if any(c not in known for c in columns):
             raise TransferError(f"table {table!r} has no such columns")
         names = ", ".join(f'"{c}"' for c in columns)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "BATCH_ROWS",
+    "KnownTables",
     "StoreNotEmpty",
     "TableLoader",
     "TableSnapshot",
@@ -80,6 +81,32 @@ class TableStore(Protocol):
         """Raises StoreNotEmpty when the store holds any account or secret; rows the
         schema seeds (AWS managed policies) are replaced by the copy's."""
         ...
+
+
+class KnownTables:
+    """What each backend's snapshot and loader share: the store's data tables (parents
+    first) and schema version. A table name reaches SQL text only through ``_known``."""
+
+    def __init__(self, tables: list[str], schema_version: int) -> None:
+        self._tables = tables
+        self.schema_version = schema_version
+
+    def tables(self) -> list[str]:
+        return list(self._tables)
+
+    def _known(self, table: str) -> str:
+        if table not in self._tables:
+            raise TransferError(f"no table {table!r}")
+        return table
+
+    def _refuse_filled(self, has_rows: Callable[[str], bool]) -> None:
+        """StoreNotEmpty when the store holds any account or secret."""
+        for table in ("accounts", "secrets"):
+            if table in self._tables and has_rows(table):
+                raise StoreNotEmpty(
+                    f"the destination store already holds {table}: restore or migrate "
+                    "only into a new, empty store"
+                )
 
 
 def check_compatible(snapshot: TableSnapshot, loader: TableLoader) -> None:

@@ -1,12 +1,12 @@
-"""PostgreSQL statements for the rotation-webhook table (mixed into the PostgreSQL transaction)."""
+"""Statements on the rotation-webhook table, written once for both SQL backends (see
+sql_dialect.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import psycopg
-
 from strongroom.storage.base import WebhookRecord
+from strongroom.storage.sql_dialect import Sql, SqlTx
 
 __all__ = ["WebhookTxMixin"]
 
@@ -17,6 +17,7 @@ _COLS = (
 
 
 def _webhook(row: tuple[Any, ...]) -> WebhookRecord:
+    # verify_tls is stored as 0 or 1 (see insert_webhook).
     return WebhookRecord(
         account_id=row[0],
         name=row[1],
@@ -31,28 +32,29 @@ def _webhook(row: tuple[Any, ...]) -> WebhookRecord:
     )
 
 
-class WebhookTxMixin:
+class WebhookTxMixin(SqlTx):
     """Webhook reads and writes over ``self._c``."""
 
-    _c: psycopg.Connection[tuple[Any, ...]]
+    _WEBHOOK = Sql(f"SELECT {_COLS} FROM webhooks WHERE account_id = ? AND name = ?")  # noqa: S608
+    _WEBHOOKS = Sql(f"SELECT {_COLS} FROM webhooks WHERE account_id = ? ORDER BY name")  # noqa: S608
+    _INSERT_WEBHOOK = Sql(
+        f"INSERT INTO webhooks ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+    )
+    _REPLACE_WEBHOOK_KEY = Sql(
+        "UPDATE webhooks SET sealed_key = ?, key_created_at = ? WHERE account_id = ? AND name = ?"
+    )
+    _DELETE_WEBHOOK = Sql("DELETE FROM webhooks WHERE account_id = ? AND name = ?")
 
     def webhook(self, account_id: str, name: str) -> WebhookRecord | None:
-        row = self._c.execute(
-            f"SELECT {_COLS} FROM webhooks WHERE account_id = %s AND name = %s",  # noqa: S608 - fixed text
-            (account_id, name),
-        ).fetchone()
+        row = self._c.execute(self._WEBHOOK, (account_id, name)).fetchone()
         return _webhook(row) if row else None
 
     def webhooks(self, account_id: str) -> list[WebhookRecord]:
-        rows = self._c.execute(
-            f"SELECT {_COLS} FROM webhooks WHERE account_id = %s ORDER BY name",  # noqa: S608 - fixed text
-            (account_id,),
-        ).fetchall()
-        return [_webhook(r) for r in rows]
+        return [_webhook(r) for r in self._c.execute(self._WEBHOOKS, (account_id,)).fetchall()]
 
     def insert_webhook(self, record: WebhookRecord) -> None:
         self._c.execute(
-            f"INSERT INTO webhooks ({_COLS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",  # noqa: S608 - fixed text
+            self._INSERT_WEBHOOK,
             (
                 record.account_id,
                 record.name,
@@ -70,15 +72,8 @@ class WebhookTxMixin:
     def replace_webhook_key(
         self, account_id: str, name: str, sealed_key: bytes, key_created_at: float
     ) -> bool:
-        cur = self._c.execute(
-            "UPDATE webhooks SET sealed_key = %s, key_created_at = %s "
-            "WHERE account_id = %s AND name = %s",
-            (sealed_key, key_created_at, account_id, name),
-        )
-        return cur.rowcount > 0
+        params = (sealed_key, key_created_at, account_id, name)
+        return self._c.execute(self._REPLACE_WEBHOOK_KEY, params).rowcount > 0
 
     def delete_webhook(self, account_id: str, name: str) -> bool:
-        cur = self._c.execute(
-            "DELETE FROM webhooks WHERE account_id = %s AND name = %s", (account_id, name)
-        )
-        return cur.rowcount > 0
+        return self._c.execute(self._DELETE_WEBHOOK, (account_id, name)).rowcount > 0
