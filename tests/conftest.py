@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Strongroom server in a subprocess, and boto3 clients for it."""
+"""Shared fixtures: a real Strongroom server in a subprocess, boto3 clients for it, and the
+PostgreSQL and MySQL/MariaDB servers that rotation tests rotate logins on."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
@@ -20,7 +22,11 @@ from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+if TYPE_CHECKING:
+    from databases import PgCluster
+
 STRONGROOM = [sys.executable, "-m", "strongroom.cli.main"]
+AWS_CLI = [sys.executable, "-m", "awscli"]
 
 
 def free_port() -> int:
@@ -103,6 +109,35 @@ class Server:
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
         )
 
+    def aws(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        timeout: float = 60,
+        access_key_id: str | None = None,
+        secret_access_key: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``aws --output json ARGS`` against this server, unchecked, with the admin's keys
+        unless others are given; the machine's AWS configuration is not read."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
+        env.update(
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_ACCESS_KEY_ID=access_key_id or self.access_key_id,
+            AWS_SECRET_ACCESS_KEY=secret_access_key or self.secret_access_key,
+            AWS_DEFAULT_REGION=self.region,
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        )
+        return subprocess.run(
+            [*AWS_CLI, "--output", "json", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+            timeout=timeout,
+            check=False,
+        )
+
     def new_account(self) -> tuple[str, str]:
         out = subprocess.run(
             [*STRONGROOM, "account", "create", "--data-dir", str(self.data_dir)],
@@ -140,6 +175,19 @@ def make_server(tmp: Path, extra_env: dict[str, str] | None = None) -> Server:
     return srv
 
 
+def make_clocked_server(tmp: Path, extra_env: dict[str, str] | None = None) -> tuple[Server, Path]:
+    """:func:`make_server` with a purger every 0.2 s and a background clock (purger, rotation
+    scheduler) ahead of the real one by the seconds written in the returned file (0 now)."""
+    offset = tmp / "offset"
+    offset.write_text("0")
+    env = {
+        "STRONGROOM_PURGE__CLOCK_OFFSET_FILE": str(offset),
+        "STRONGROOM_PURGE__INTERVAL_SECONDS": "0.2",
+        **(extra_env or {}),
+    }
+    return make_server(tmp, env), offset
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Drop the PostgreSQL databases the servers of this session used."""
     if _PG_DATABASES:
@@ -152,16 +200,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("server")
-    offset = tmp / "purge-clock-offset"
-    offset.write_text("0")
-    srv = make_server(
-        tmp,
-        {
-            "STRONGROOM_PURGE__INTERVAL_SECONDS": "0.2",
-            "STRONGROOM_PURGE__CLOCK_OFFSET_FILE": str(offset),
-        },
-    )
+    srv, _ = make_clocked_server(tmp_path_factory.mktemp("server"))
     srv.start()
     yield srv
     srv.stop()
@@ -170,3 +209,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture
 def sm(server: Server):  # type: ignore[no-untyped-def]
     return server.client()
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster of the test module's own that checks passwords (databases.py)."""
+    from databases import scram_cluster  # noqa: PLC0415 - needs sys.path
+
+    with scram_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def mysql_users() -> Iterator[list[str]]:
+    """The MySQL/MariaDB logins a test creates, to be listed here: they and their ``_clone``
+    are dropped afterwards. Skips (fails in CI) when the server does not answer."""
+    from databases import mysql_drop_logins, require_mysql  # noqa: PLC0415 - needs sys.path
+
+    require_mysql()
+    users: list[str] = []
+    yield users
+    mysql_drop_logins(*users, *(f"{u}_clone" for u in users))

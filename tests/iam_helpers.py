@@ -1,5 +1,5 @@
 """Helpers shared by the IAM end-to-end tests: policy documents, error capture, a limited
-user with its own client."""
+user with its own client, the Lambda trust policy and a rotation function's execution role."""
 
 from __future__ import annotations
 
@@ -69,3 +69,32 @@ class Limited:
         self.admin.put_user_policy(
             UserName=self.name, PolicyName="grant", PolicyDocument=doc(*statements)
         )
+
+
+LAMBDA_TRUST = doc(
+    {
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+)
+# What AWS's rotation templates call with their execution role.
+ROTATION_ACTIONS = [
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:GetRandomPassword",
+]
+
+
+def rotation_role(server: Any, prefix: str = "rotation-fn") -> str:
+    """A new execution role for rotation functions: Lambda may assume it, and it may make the
+    template's Secrets Manager calls on any secret of the account. Returns its ARN."""
+    iam: Any = server.client("iam")
+    name = unique(prefix)
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=name, PolicyName="rotate", PolicyDocument=doc(allow(ROTATION_ACTIONS))
+    )
+    return str(arn)

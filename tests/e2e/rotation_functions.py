@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rotation_steps import create_pending, finish
+
 NAME = "test-rotator"
 
 
@@ -31,25 +33,8 @@ def register(registry: Any) -> None:
             raise RuntimeError(f"injected failure at {step}")
         client = registry.client_for(arn.split(":")[4])
         if step == "createSecret":
-            try:
-                client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
-            except client.exceptions.ResourceNotFoundException:
-                password = client.get_random_password(ExcludePunctuation=True)["RandomPassword"]
-                client.put_secret_value(
-                    SecretId=arn,
-                    ClientRequestToken=token,
-                    SecretString=json.dumps({"password": password}),
-                    VersionStages=["AWSPENDING"],
-                )
+            create_pending(client, arn, token)
         elif step == "finishSecret":
-            stages = client.describe_secret(SecretId=arn)["VersionIdsToStages"]
-            current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
-            if current != token:
-                client.update_secret_version_stage(
-                    SecretId=arn,
-                    VersionStage="AWSCURRENT",
-                    MoveToVersionId=token,
-                    RemoveFromVersionId=current,
-                )
+            finish(client, arn, token)
 
     registry.register(NAME, rotate)

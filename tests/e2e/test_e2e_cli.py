@@ -10,9 +10,6 @@ from __future__ import annotations
 import base64
 import datetime
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,7 +18,6 @@ from typing import Any
 
 from conftest import Server
 
-AWS = [sys.executable, "-m", "awscli"]
 # ClientError exits 255 in this CLI v1 release; newer releases (and v2) use 254.
 CLIENT_ERROR_EXITS = {254, 255}
 
@@ -39,31 +35,10 @@ class Run:
         return json.loads(self.stdout)
 
 
-def _env(
-    server: Server, secret_access_key: str | None = None, akid: str | None = None
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
-    env.update(
-        AWS_ENDPOINT_URL=server.endpoint,
-        AWS_ACCESS_KEY_ID=akid or server.access_key_id,
-        AWS_SECRET_ACCESS_KEY=secret_access_key or server.secret_access_key,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    return env
-
-
-def aws(server: Server, *args: str, **env_overrides: str) -> Run:
-    """Run ``aws --output json secretsmanager ARGS`` against the server (60 s bound)."""
-    proc = subprocess.run(
-        [*AWS, "--output", "json", "secretsmanager", *args],
-        capture_output=True,
-        text=True,
-        env=_env(server, **env_overrides),
-        timeout=60,
-        check=False,
-    )
+def aws(server: Server, *args: str, **keys: str) -> Run:
+    """Run ``aws --output json secretsmanager ARGS`` against the server (60 s bound), with
+    the admin's keys unless ``access_key_id`` / ``secret_access_key`` are given."""
+    proc = server.aws("secretsmanager", *args, **keys)
     return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -591,7 +566,7 @@ def test_cli_wrong_secret_key_is_refused(server: Server) -> None:
     assert (
         "(InvalidSignatureException)" in run.stderr or "(UnrecognizedClientException)" in run.stderr
     ), run.stderr
-    unknown = aws(server, "list-secrets", akid="AKIA" + "Z" * 16, secret_access_key=wrong)
+    unknown = aws(server, "list-secrets", access_key_id="AKIA" + "Z" * 16, secret_access_key=wrong)
     assert unknown.rc in CLIENT_ERROR_EXITS
     assert "(UnrecognizedClientException)" in unknown.stderr, unknown.stderr
     # The failed attempts changed nothing and the right key still works.

@@ -12,6 +12,7 @@ these tests skip, and fail under CI=true.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import signal
@@ -135,7 +136,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
                 "STRONGROOM_ROTATION__ALLOW_TEST_FUNCTIONS": "true",
                 "STRONGROOM_ROTATION__TEST_MODULE": "rotation_functions",
                 "ROTATION_TEST_DIR": str(calls),
-                "PYTHONPATH": str(HERE),
+                "PYTHONPATH": os.pathsep.join((str(HERE), str(HERE.parent))),
             },
         )
         yield Rig(nodes, offset, calls, [_client(n) for n in nodes])

@@ -4,9 +4,6 @@ inline policies, tags, permissions boundaries, and what callers without rights a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -19,8 +16,6 @@ from iam_helpers import allow as _allow
 from iam_helpers import doc as _doc
 from iam_helpers import error as _error
 from iam_helpers import trust as _trust
-
-AWS = [sys.executable, "-m", "awscli"]
 
 
 def _name(prefix: str = "r") -> str:
@@ -356,42 +351,22 @@ def test_role_session_must_name_the_user(server: Any) -> None:
     assert session.get_user(UserName="admin")["User"]["UserName"] == "admin"
 
 
-def _aws(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
-    env.update(
-        AWS_ENDPOINT_URL=server.endpoint,
-        AWS_ACCESS_KEY_ID=server.access_key_id,
-        AWS_SECRET_ACCESS_KEY=server.secret_access_key,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    return subprocess.run(
-        [*AWS, "--output", "json", "iam", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_cli_creates_reads_and_deletes_a_role(server: Any) -> None:
     """aws iam create-role, get-role, list-roles and delete-role work; a missing role fails
     with NoSuchEntity."""
     name = _name()
     trust = _trust(_account(server))
-    created = _aws(
-        server, "create-role", "--role-name", name, "--assume-role-policy-document", trust
+    created = server.aws(
+        "iam", "create-role", "--role-name", name, "--assume-role-policy-document", trust
     )
     assert created.returncode == 0, created.stderr
     role = json.loads(created.stdout)["Role"]
     assert role["RoleName"] == name and role["RoleId"].startswith("AROA")
-    got = _aws(server, "get-role", "--role-name", name)
+    got = server.aws("iam", "get-role", "--role-name", name)
     assert json.loads(got.stdout)["Role"]["AssumeRolePolicyDocument"] == json.loads(trust)
-    listed = _aws(server, "list-roles")
+    listed = server.aws("iam", "list-roles")
     assert name in [r["RoleName"] for r in json.loads(listed.stdout)["Roles"]]
-    assert _aws(server, "delete-role", "--role-name", name).returncode == 0
-    missing = _aws(server, "get-role", "--role-name", name)
+    assert server.aws("iam", "delete-role", "--role-name", name).returncode == 0
+    missing = server.aws("iam", "get-role", "--role-name", name)
     assert missing.returncode in {254, 255}
     assert "An error occurred (NoSuchEntity)" in missing.stderr

@@ -9,7 +9,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -23,16 +22,9 @@ from botocore.exceptions import ClientError
 
 from conftest import Server, make_server
 from function_zips import shared_folder
-from iam_helpers import Limited, allow, doc, error, unique
+from iam_helpers import LAMBDA_TRUST, Limited, allow, doc, error, unique
 
 MAX_REQUEST = 3_000_000  # the rig's functions.max_request_bytes (server.max_body_bytes is 1 MB)
-LAMBDA_TRUST = doc(
-    {
-        "Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }
-)
 
 HANDLER = """
 import json, os, time
@@ -553,24 +545,7 @@ def test_uploads_beyond_the_server_limit_but_within_lambdas(lam: Any, role: str)
 
 
 def _aws(server: Server, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
-    env.update(
-        AWS_ENDPOINT_URL=server.endpoint,
-        AWS_ACCESS_KEY_ID=server.access_key_id,
-        AWS_SECRET_ACCESS_KEY=server.secret_access_key,
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "awscli", "--output", "json", "lambda", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+    return server.aws("lambda", *args, cwd=cwd, timeout=120)
 
 
 def test_aws_cli_create_invoke_and_delete(rig: Server, role: str, tmp_path: Path) -> None:

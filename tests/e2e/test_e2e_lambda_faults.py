@@ -5,8 +5,6 @@ RotateSecret with the same token resumes and completes."""
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,25 +12,21 @@ from typing import Any
 
 import pytest
 
-from conftest import STRONGROOM, Server, make_server
+import rotation_steps
+from conftest import Server, make_server
 from function_zips import shared_folder, zip_files
-from iam_helpers import allow, doc, unique
+from iam_helpers import rotation_role
+from rotation_helpers import deploy_rotator, events, settle
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
-ENDED = ("RotationSucceeded", "RotationFailed", "RotationAbandoned")
-LAMBDA_TRUST = doc(
-    {
-        "Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }
-)
 
 # A password rotator written like AWS's template, that fails on demand: FAULT_FILE holds
-# "<step> <raise|timeout|kill>" while a fault is wanted.
+# "<step> <raise|timeout|kill>" while a fault is wanted. Its package also holds
+# rotation_steps.py (createSecret and finishSecret).
 ROTATOR = """
 import json, logging, os, signal, time
 import boto3
+from rotation_steps import create_pending, finish
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
@@ -50,28 +44,13 @@ def lambda_handler(event, context):
         raise ValueError("version is not pending")
     inject(step)
     if step == "createSecret":
-        try:
-            client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
-        except client.exceptions.ResourceNotFoundException:
-            password = client.get_random_password(ExcludePunctuation=True)["RandomPassword"]
-            client.put_secret_value(
-                SecretId=arn,
-                ClientRequestToken=token,
-                SecretString=json.dumps({"password": password}),
-                VersionStages=["AWSPENDING"],
-            )
+        create_pending(client, arn, token)
     elif step == "testSecret":
         pending = client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
         if len(json.loads(pending["SecretString"])["password"]) != 32:
             raise ValueError("pending password is not usable")
     elif step == "finishSecret":
-        current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
-        client.update_secret_version_stage(
-            SecretId=arn,
-            VersionStage="AWSCURRENT",
-            MoveToVersionId=token,
-            RemoveFromVersionId=current,
-        )
+        finish(client, arn, token)
     logger.info("%s done", step)
 
 
@@ -107,58 +86,19 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path
 def function_arn(rig: tuple[Server, Path]) -> str:
     """The rotator, deployed with the Lambda API, runnable by Secrets Manager."""
     server, tmp = rig
-    iam: Any = server.client("iam")
-    lam: Any = server.client("lambda")
-    role = unique("rotator-role")
-    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
-    actions = [
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-        "secretsmanager:GetRandomPassword",
-    ]
-    iam.put_role_policy(RoleName=role, PolicyName="rotate", PolicyDocument=doc(allow(actions)))
-    name = unique("faulty")
-    out = lam.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role_arn,
-        Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": zip_files({"lambda_function.py": ROTATOR})},
+    package = {
+        "lambda_function.py": ROTATOR,
+        "rotation_steps.py": Path(rotation_steps.__file__).read_text(),
+    }
+    return deploy_rotator(
+        server,
+        rotation_role(server, "rotator-role"),
+        zip_files(package),
+        prefix="faulty",
         Timeout=2,
         MemorySize=256,
         Environment={"Variables": {"FAULT_FILE": str(tmp / "fault")}},
     )
-    lam.add_permission(
-        FunctionName=name,
-        StatementId="secretsmanager",
-        Action="lambda:InvokeFunction",
-        Principal="secretsmanager.amazonaws.com",
-    )
-    return str(out["FunctionArn"])
-
-
-def _history(server: Server, arn: str) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [*STRONGROOM, "rotation", "history", arn, "--data-dir", str(server.data_dir), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=server.env(),
-    )
-    lines = [json.loads(line) for line in out.stdout.splitlines()]
-    return [line for line in lines if "event" in line]
-
-
-def _settle(server: Server, arn: str, attempts: int, timeout: float = 30.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while True:
-        names = [e["event"] for e in _history(server, arn)]
-        if sum(n in ENDED for n in names) >= attempts:
-            return names
-        assert time.monotonic() < deadline, f"rotation did not end in time: {names}"
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("mode", ["raise", "timeout", "kill"])
@@ -181,10 +121,10 @@ def test_a_failing_function_never_moves_current_and_a_retry_completes(
             RotationLambdaARN=function_arn,
             RotationRules={"AutomaticallyAfterDays": 30},
         )["VersionId"]
-        assert _settle(server, arn, 1)[-1] == "RotationFailed"
+        assert settle(server, arn)[-1] == "RotationFailed"
     finally:
         fault.unlink()
-    failed = _history(server, arn)[-1]
+    failed = events(server, arn)[-1]
     assert failed["version_id"] == token
     assert failed["error"]
     stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
@@ -194,7 +134,7 @@ def test_a_failing_function_never_moves_current_and_a_retry_completes(
     assert (current["VersionId"], current["SecretString"]) == (first, original)
 
     assert sm.rotate_secret(SecretId=arn, ClientRequestToken=token)["VersionId"] == token
-    assert _settle(server, arn, 2)[-1] == "RotationSucceeded"
+    assert settle(server, arn, 2)[-1] == "RotationSucceeded"
     stages = sm.describe_secret(SecretId=arn)["VersionIdsToStages"]
     assert "AWSCURRENT" in stages[token]
     assert "AWSPREVIOUS" in stages[first]

@@ -5,44 +5,32 @@ MariaDB login rotated, and the scheduler rotating again when the next date comes
 
 from __future__ import annotations
 
-import io
 import json
-import subprocess
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import STRONGROOM, Server, make_server
+from conftest import Server, make_clocked_server
 from databases import (
     PgCluster,
     mysql_can_login,
     mysql_create_login,
-    mysql_drop_logins,
     mysql_secret,
     new_password,
-    require_mysql,
-    scram_cluster,
     unique_name,
 )
-from iam_helpers import allow, doc, error, unique
+from function_zips import FUNCTIONS, zip_files
+from iam_helpers import error, rotation_role, unique
+from rotation_helpers import deploy_rotator, history, settle
 
-FUNCTIONS = Path(__file__).parent.parent / "functions"
-ENDED = ("RotationSucceeded", "RotationFailed", "RotationAbandoned")
+SETTLE = 60.0  # seconds a rotation may take: real database logins, a real scheduler
 CANNOT_INVOKE = (
     "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function "
     "policy grants access to the principal secretsmanager.amazonaws.com."
-)
-LAMBDA_TRUST = doc(
-    {
-        "Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }
 )
 # A template-shaped function whose createSecret fails with a message quoting the value.
 FAILING = """
@@ -56,26 +44,12 @@ def lambda_handler(event, context):
 """
 
 
-def _zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as archive:
-        archive.writestr("lambda_function.py", source)
-    return buf.getvalue()
-
-
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
     """A server of its own with a fast scheduler and a movable clock."""
-    tmp = tmp_path_factory.mktemp("lambda-rotation")
-    offset = tmp / "offset"
-    offset.write_text("0")
-    srv = make_server(
-        tmp,
-        {
-            "STRONGROOM_PURGE__CLOCK_OFFSET_FILE": str(offset),
-            "STRONGROOM_PURGE__INTERVAL_SECONDS": "0.2",
-            "STRONGROOM_ROTATION__INTERVAL_SECONDS": "0.2",
-        },
+    srv, offset = make_clocked_server(
+        tmp_path_factory.mktemp("lambda-rotation"),
+        {"STRONGROOM_ROTATION__INTERVAL_SECONDS": "0.2"},
     )
     srv.start()
     yield srv, offset
@@ -90,78 +64,18 @@ def server(rig: tuple[Server, Path]) -> Server:
 @pytest.fixture(scope="module")
 def role(server: Server) -> str:
     """The rotation functions' execution role: Secrets Manager on this account's secrets."""
-    iam: Any = server.client("iam")
-    name = unique("rotation-fn")
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
-    iam.put_role_policy(
-        RoleName=name,
-        PolicyName="rotate",
-        PolicyDocument=doc(
-            allow(
-                [
-                    "secretsmanager:DescribeSecret",
-                    "secretsmanager:GetSecretValue",
-                    "secretsmanager:PutSecretValue",
-                    "secretsmanager:UpdateSecretVersionStage",
-                    "secretsmanager:GetRandomPassword",
-                ]
-            )
-        ),
-    )
-    return str(arn)
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgCluster]:
-    with scram_cluster() as cluster:
-        yield cluster
+    return rotation_role(server)
 
 
 def deploy(server: Server, role: str, source: str, *, permit: bool = True) -> str:
-    """create-function (+ add-permission for Secrets Manager); returns the function ARN."""
-    lam: Any = server.client("lambda")
-    out = lam.create_function(
-        FunctionName=unique("rotator"),
-        Runtime="python3.12",
-        Role=role,
-        Handler="lambda_function.lambda_handler",
-        Code={"ZipFile": _zip(source)},
-        Timeout=30,
-    )
-    if permit:
-        lam.add_permission(
-            FunctionName=out["FunctionName"],
-            StatementId="SecretsManagerAccess",
-            Action="lambda:InvokeFunction",
-            Principal="secretsmanager.amazonaws.com",
-        )
-    return str(out["FunctionArn"])
+    """create-function with ``source`` as lambda_function.py (+ add-permission for Secrets
+    Manager); returns the function ARN."""
+    code = zip_files({"lambda_function.py": source})
+    return deploy_rotator(server, role, code, permit=permit)
 
 
 def template(name: str) -> str:
     return (FUNCTIONS / name / "lambda_function.py").read_text()
-
-
-def history(server: Server, arn: str) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [*STRONGROOM, "rotation", "history", arn, "--data-dir", str(server.data_dir), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=server.env(),
-    )
-    return [json.loads(line) for line in out.stdout.splitlines()]
-
-
-def settle(server: Server, arn: str, attempts: int = 1, timeout: float = 60.0) -> list[str]:
-    """Wait until ``attempts`` rotations of ``arn`` ended; the event names."""
-    deadline = time.monotonic() + timeout
-    while True:
-        names = [e["event"] for e in history(server, arn) if "event" in e]
-        if sum(n in ENDED for n in names) >= attempts:
-            return names
-        assert time.monotonic() < deadline, f"rotation did not end in time: {names}"
-        time.sleep(0.2)
 
 
 def current(sm: Any, arn: str) -> dict[str, Any]:
@@ -193,7 +107,7 @@ def test_rotation_needs_the_function_policy(server: Server, role: str) -> None:
         SourceArn=arn,
     )
     sm.rotate_secret(SecretId=arn, RotationLambdaARN=function)
-    settle(server, arn)
+    settle(server, arn, timeout=SETTLE)
 
 
 def test_a_failing_function_keeps_current_and_history_names_only_the_error_type(
@@ -206,7 +120,7 @@ def test_a_failing_function_keeps_current_and_history_names_only_the_error_type(
     value = f"do-not-leak-{uuid.uuid4().hex}"
     created = sm.create_secret(Name=unique("rot/fail"), SecretString=value)
     sm.rotate_secret(SecretId=created["ARN"], RotationLambdaARN=function)
-    names = settle(server, created["ARN"])
+    names = settle(server, created["ARN"], timeout=SETTLE)
     assert names[-1] == "RotationFailed"
     lines = history(server, created["ARN"])
     failed = [line for line in lines if line.get("outcome") == "failed"]
@@ -237,7 +151,9 @@ def test_postgres_single_user_rotates_now_and_on_schedule(
         RotationLambdaARN=function,
         RotationRules={"ScheduleExpression": "rate(4 hours)"},
     )
-    assert settle(server, arn)[-1] == "RotationSucceeded", json.dumps(history(server, arn)[-4:])
+    assert settle(server, arn, timeout=SETTLE)[-1] == "RotationSucceeded", json.dumps(
+        history(server, arn)[-4:]
+    )
     first = current(sm, arn)
     assert first["password"] != password and first["username"] == user
     assert pg.can_login(user, first["password"])
@@ -247,7 +163,7 @@ def test_postgres_single_user_rotates_now_and_on_schedule(
     due = described["NextRotationDate"].timestamp()
     try:
         offset.write_text(str(due - time.time() + 60))
-        names = settle(server, arn, attempts=2)
+        names = settle(server, arn, attempts=2, timeout=SETTLE)
     finally:
         offset.write_text("0")
     assert names.count("RotationSucceeded") == 2, json.dumps(history(server, arn)[-6:])
@@ -274,19 +190,13 @@ def test_postgres_alternating_users_rotates_with_the_master_secret(
         SecretString=json.dumps(pg.secret(user, password, masterarn=master_arn)),
     )["ARN"]
     sm.rotate_secret(SecretId=arn, RotationLambdaARN=function)
-    assert settle(server, arn)[-1] == "RotationSucceeded", json.dumps(history(server, arn)[-4:])
+    assert settle(server, arn, timeout=SETTLE)[-1] == "RotationSucceeded", json.dumps(
+        history(server, arn)[-4:]
+    )
     now = current(sm, arn)
     assert now["username"] == f"{user}_clone"
     assert pg.can_login(now["username"], now["password"])
     assert pg.can_login(user, password)
-
-
-@pytest.fixture
-def mysql_users() -> Iterator[list[str]]:
-    require_mysql()
-    users: list[str] = []
-    yield users
-    mysql_drop_logins(*users)
 
 
 def test_mariadb_single_user_rotates(server: Server, role: str, mysql_users: list[str]) -> None:
@@ -300,7 +210,9 @@ def test_mariadb_single_user_rotates(server: Server, role: str, mysql_users: lis
         Name=unique("rot/my"), SecretString=json.dumps(mysql_secret(user, password))
     )["ARN"]
     sm.rotate_secret(SecretId=arn, RotationLambdaARN=function)
-    assert settle(server, arn)[-1] == "RotationSucceeded", json.dumps(history(server, arn)[-4:])
+    assert settle(server, arn, timeout=SETTLE)[-1] == "RotationSucceeded", json.dumps(
+        history(server, arn)[-4:]
+    )
     now = current(sm, arn)
     assert now["password"] != password
     assert mysql_can_login(user, now["password"])

@@ -16,23 +16,13 @@ from databases import (
     PgCluster,
     mysql_can_login,
     mysql_create_login,
-    mysql_drop_logins,
     mysql_secret,
     new_password,
-    require_mysql,
-    scram_cluster,
     unique_name,
 )
-from function_zips import HANDLER, zip_function
-from iam_helpers import allow, doc, unique
-
-LAMBDA_TRUST = doc(
-    {
-        "Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }
-)
+from function_zips import zip_function
+from iam_helpers import rotation_role
+from rotation_helpers import deploy_rotator
 
 
 @pytest.fixture(scope="module")
@@ -46,51 +36,20 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def role(rig: Server) -> str:
     """An execution role for the rotation functions (Secrets Manager actions only)."""
-    iam: Any = rig.client("iam")
-    name = unique("template-role")
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST)["Role"]["Arn"]
-    actions = [
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-        "secretsmanager:GetRandomPassword",
-    ]
-    iam.put_role_policy(RoleName=name, PolicyName="rotate", PolicyDocument=doc(allow(actions)))
-    return str(arn)
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgCluster]:
-    with scram_cluster() as cluster:
-        yield cluster
+    return rotation_role(rig, "template-role")
 
 
 def deploy(server: Server, role: str, template: str) -> str:
     """Create the template's function as AWS's SAR application would (SECRETS_MANAGER_ENDPOINT
     naming AWS) and let Secrets Manager invoke it; returns its ARN."""
-    lam: Any = server.client("lambda")
-    name = unique(template.replace("_", "-"))
-    out = lam.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role,
-        Handler=HANDLER,
-        Code={"ZipFile": zip_function(template)},
-        Timeout=30,
-        Environment={
-            "Variables": {
-                "SECRETS_MANAGER_ENDPOINT": f"https://secretsmanager.{server.region}.amazonaws.com"
-            }
-        },
+    endpoint = f"https://secretsmanager.{server.region}.amazonaws.com"
+    return deploy_rotator(
+        server,
+        role,
+        zip_function(template),
+        prefix=template.replace("_", "-"),
+        Environment={"Variables": {"SECRETS_MANAGER_ENDPOINT": endpoint}},
     )
-    lam.add_permission(
-        FunctionName=name,
-        StatementId="secretsmanager",
-        Action="lambda:InvokeFunction",
-        Principal="secretsmanager.amazonaws.com",
-    )
-    return str(out["FunctionArn"])
 
 
 def rotate(sm: Any, arn: str, function_arn: str | None = None) -> dict[str, Any]:
@@ -141,45 +100,39 @@ def test_postgres_multi_user(rig: Server, role: str, pg: PgCluster) -> None:
     assert pg.can_login(first["username"], first["password"])
 
 
-def test_mysql_single_user(rig: Server, role: str) -> None:
+def test_mysql_single_user(rig: Server, role: str, mysql_users: list[str]) -> None:
     """The password changes; the old one stops working."""
-    require_mysql()
     user, old = unique_name("tpl"), new_password()
+    mysql_users.append(user)
     mysql_create_login(user, old)
-    try:
-        sm: Any = rig.client()
-        secret = json.dumps(mysql_secret(user, old))
-        arn = sm.create_secret(Name=f"my-{user}", SecretString=secret)["ARN"]
-        new = rotate(sm, arn, deploy(rig, role, "mysql_single_user"))
-        assert new["password"] != old
-        assert mysql_can_login(user, new["password"])
-        assert not mysql_can_login(user, old)
-    finally:
-        mysql_drop_logins(user)
+    sm: Any = rig.client()
+    secret = json.dumps(mysql_secret(user, old))
+    arn = sm.create_secret(Name=f"my-{user}", SecretString=secret)["ARN"]
+    new = rotate(sm, arn, deploy(rig, role, "mysql_single_user"))
+    assert new["password"] != old
+    assert mysql_can_login(user, new["password"])
+    assert not mysql_can_login(user, old)
 
 
-def test_mysql_multi_user(rig: Server, role: str) -> None:
+def test_mysql_multi_user(rig: Server, role: str, mysql_users: list[str]) -> None:
     """The clone gets the user's grants and takes over; the original keeps working."""
-    require_mysql()
     user, password = unique_name("tpl"), new_password()
     master_user, master_password = unique_name("mst"), new_password()
+    mysql_users.extend((user, master_user))
     mysql_create_login(master_user, master_password, "ALL PRIVILEGES ON *.*", grant_option=True)
     mysql_create_login(user, password, "SELECT ON mysql.user")
-    try:
-        sm: Any = rig.client()
-        master = sm.create_secret(
-            Name=f"my-master-{user}",
-            SecretString=json.dumps(mysql_secret(master_user, master_password)),
-        )["ARN"]
-        secret = json.dumps(mysql_secret(user, password, masterarn=master))
-        arn = sm.create_secret(Name=f"my-{user}", SecretString=secret)["ARN"]
-        first = rotate(sm, arn, deploy(rig, role, "mysql_multi_user"))
-        assert first["username"] == f"{user}_clone"
-        assert mysql_can_login(first["username"], first["password"])
-        assert mysql_can_login(user, password)
-        second = rotate(sm, arn)
-        assert second["username"] == user
-        assert mysql_can_login(user, second["password"])
-        assert not mysql_can_login(user, password)
-    finally:
-        mysql_drop_logins(user, f"{user}_clone", master_user)
+    sm: Any = rig.client()
+    master = sm.create_secret(
+        Name=f"my-master-{user}",
+        SecretString=json.dumps(mysql_secret(master_user, master_password)),
+    )["ARN"]
+    secret = json.dumps(mysql_secret(user, password, masterarn=master))
+    arn = sm.create_secret(Name=f"my-{user}", SecretString=secret)["ARN"]
+    first = rotate(sm, arn, deploy(rig, role, "mysql_multi_user"))
+    assert first["username"] == f"{user}_clone"
+    assert mysql_can_login(first["username"], first["password"])
+    assert mysql_can_login(user, password)
+    second = rotate(sm, arn)
+    assert second["username"] == user
+    assert mysql_can_login(user, second["password"])
+    assert not mysql_can_login(user, password)

@@ -4,7 +4,7 @@ test rotation function registered through rotation.test_module."""
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import STRONGROOM, Server, make_server
+from conftest import Server, make_clocked_server
+from rotation_helpers import events, settle
 
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
-ENDED = ("RotationSucceeded", "RotationFailed", "RotationAbandoned")
 HERE = Path(__file__).parent
 
 
@@ -26,20 +26,16 @@ HERE = Path(__file__).parent
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path, Path]]:
     """A server of its own with the test rotation function and a movable scheduler clock."""
     tmp = tmp_path_factory.mktemp("rotation")
-    offset = tmp / "offset"
-    offset.write_text("0")
     calls = tmp / "calls"
     calls.mkdir()
-    srv = make_server(
+    srv, offset = make_clocked_server(
         tmp,
         {
-            "STRONGROOM_PURGE__CLOCK_OFFSET_FILE": str(offset),
-            "STRONGROOM_PURGE__INTERVAL_SECONDS": "0.2",
             "STRONGROOM_ROTATION__INTERVAL_SECONDS": "0.2",
             "STRONGROOM_ROTATION__ALLOW_TEST_FUNCTIONS": "true",
             "STRONGROOM_ROTATION__TEST_MODULE": "rotation_functions",
             "ROTATION_TEST_DIR": str(calls),
-            "PYTHONPATH": str(HERE),
+            "PYTHONPATH": os.pathsep.join((str(HERE), str(HERE.parent))),
         },
     )
     srv.start()
@@ -63,35 +59,11 @@ def calls(rig: tuple[Server, Path, Path]) -> Iterator[Path]:
     (folder / "sleep_at").unlink(missing_ok=True)
 
 
-def _events(folder: Path) -> list[dict[str, Any]]:
+def _calls(folder: Path) -> list[dict[str, Any]]:
     path = folder / "calls.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def _history(server: Server, arn: str) -> list[dict[str, Any]]:
-    """The secret's rotation events, read by ``strongroom rotation history --json``."""
-    out = subprocess.run(
-        [*STRONGROOM, "rotation", "history", arn, "--data-dir", str(server.data_dir), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=server.env(),
-    )
-    lines = [json.loads(line) for line in out.stdout.splitlines()]
-    return [line for line in lines if "event" in line]
-
-
-def _settle(server: Server, arn: str, attempts: int = 1, timeout: float = 20.0) -> list[str]:
-    """Wait until ``attempts`` rotations of ``arn`` have ended; returns the event names."""
-    deadline = time.monotonic() + timeout
-    while True:
-        names = [e["event"] for e in _history(server, arn)]
-        if sum(n in ENDED for n in names) >= attempts:
-            return names
-        assert time.monotonic() < deadline, f"rotation did not end in time: {names}"
-        time.sleep(0.1)
 
 
 def _lambda(server: Server, sm: Any, name: str = "test-rotator") -> str:
@@ -129,8 +101,8 @@ def test_rotate_runs_the_four_steps_and_moves_the_labels(
         ClientRequestToken=token,
     )
     assert out["VersionId"] == token and out["ARN"] == arn
-    assert _settle(rig[0], arn) == ["RotationStarted", "RotationSucceeded"]
-    assert _events(calls) == [
+    assert settle(rig[0], arn) == ["RotationStarted", "RotationSucceeded"]
+    assert _calls(calls) == [
         {"SecretId": arn, "ClientRequestToken": token, "Step": s} for s in STEPS
     ]
     stages = _stages(sm, arn)
@@ -165,12 +137,12 @@ def test_a_failed_step_keeps_current_and_the_retry_resumes(
     token = sm.rotate_secret(
         SecretId=arn, RotationLambdaARN=fn, RotationRules={"AutomaticallyAfterDays": 7}
     )["VersionId"]
-    assert _settle(rig[0], arn) == ["RotationStarted", "RotationFailed"]
-    failed = _history(rig[0], arn)[-1]
+    assert settle(rig[0], arn) == ["RotationStarted", "RotationFailed"]
+    failed = events(rig[0], arn)[-1]
     assert failed["version_id"] == token and failed["secret_arn"] == arn
     assert "RuntimeError" in failed["error"] and "injected" not in failed["error"]
-    assert _events(calls)[0]["ClientRequestToken"] == token
-    assert [e["Step"] for e in _events(calls)] == STEPS[: STEPS.index(step) + 1]
+    assert _calls(calls)[0]["ClientRequestToken"] == token
+    assert [e["Step"] for e in _calls(calls)] == STEPS[: STEPS.index(step) + 1]
     stages = _stages(sm, arn)
     assert stages[first] == ["AWSCURRENT"] and stages[token] == ["AWSPENDING"]
     assert sm.get_secret_value(SecretId=arn)["VersionId"] == first
@@ -182,12 +154,12 @@ def test_a_failed_step_keeps_current_and_the_retry_resumes(
     # boto3 fills in a fresh token when none is given: resuming names the pending one.
     out = sm.rotate_secret(SecretId=arn, ClientRequestToken=token)
     assert out["VersionId"] == token
-    assert _settle(rig[0], arn, 2)[-1] == "RotationSucceeded"
-    assert {e["ClientRequestToken"] for e in _events(calls)} == {token}
+    assert settle(rig[0], arn, 2)[-1] == "RotationSucceeded"
+    assert {e["ClientRequestToken"] for e in _calls(calls)} == {token}
     assert "AWSCURRENT" in _stages(sm, arn)[token]
     # AWSPENDING now sits on the current version, so a new rotation is accepted.
     again = sm.rotate_secret(SecretId=arn)["VersionId"]
-    assert _settle(rig[0], arn, 3)[-1] == "RotationSucceeded"
+    assert settle(rig[0], arn, 3)[-1] == "RotationSucceeded"
     assert again != token and "AWSCURRENT" in _stages(sm, arn)[again]
 
 
@@ -202,7 +174,7 @@ def test_rotate_immediately_false_only_tests(
         RotationRules={"ScheduleExpression": "cron(0 16 ? * MON *)", "Duration": "2h"},
         RotateImmediately=False,
     )
-    assert [e["Step"] for e in _events(calls)] == ["testSecret"]
+    assert [e["Step"] for e in _calls(calls)] == ["testSecret"]
     assert _stages(sm, arn) == {first: ["AWSCURRENT"]}
     desc = sm.describe_secret(SecretId=arn)
     assert desc["RotationEnabled"] is True and "LastRotatedDate" not in desc
@@ -223,7 +195,7 @@ def test_cancel_turns_rotation_off(rig: tuple[Server, Path, Path], sm: Any, call
     sm.rotate_secret(
         SecretId=arn, RotationLambdaARN=fn, RotationRules={"AutomaticallyAfterDays": 1}
     )
-    assert _settle(rig[0], arn)[-1] == "RotationSucceeded"
+    assert settle(rig[0], arn)[-1] == "RotationSucceeded"
     out = sm.cancel_rotate_secret(SecretId=arn)
     assert out["ARN"] == arn and "VersionId" not in out
     desc = sm.describe_secret(SecretId=arn)
@@ -231,7 +203,7 @@ def test_cancel_turns_rotation_off(rig: tuple[Server, Path, Path], sm: Any, call
     assert desc["RotationLambdaARN"] == fn
     sm.rotate_secret(SecretId=arn)
     assert sm.describe_secret(SecretId=arn)["RotationEnabled"] is True
-    assert _settle(rig[0], arn, 2)[-1] == "RotationSucceeded"
+    assert settle(rig[0], arn, 2)[-1] == "RotationSucceeded"
 
 
 def test_rotation_errors(rig: tuple[Server, Path, Path], sm: Any, calls: Path) -> None:
@@ -253,7 +225,7 @@ def test_rotation_errors(rig: tuple[Server, Path, Path], sm: Any, calls: Path) -
     with pytest.raises(ClientError) as exc:
         sm.rotate_secret(SecretId="rot/missing", RotationLambdaARN=_lambda(rig[0], sm))
     assert _code(exc) == "ResourceNotFoundException"
-    assert _events(calls) == []
+    assert _calls(calls) == []
 
 
 def test_scheduled_rotation_happens_once_when_due(
@@ -277,7 +249,7 @@ def test_scheduled_rotation_happens_once_when_due(
 
         # Earlier tests' secrets fall due too: look at this secret's events only.
         def mine() -> list[dict[str, Any]]:
-            return [e for e in _events(calls) if e["SecretId"] == arn]
+            return [e for e in _calls(calls) if e["SecretId"] == arn]
 
         while len(mine()) < 4 and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -313,5 +285,5 @@ def test_rotate_secret_returns_before_a_slow_function_and_writes_go_on(
     with pytest.raises(ClientError) as exc:
         sm.rotate_secret(SecretId=arn, ClientRequestToken=token)
     assert _code(exc) == "InvalidRequestException"
-    assert _settle(rig[0], arn) == ["RotationStarted", "RotationSucceeded"]
+    assert settle(rig[0], arn) == ["RotationStarted", "RotationSucceeded"]
     assert sm.get_secret_value(SecretId=arn)["VersionId"] == token

@@ -7,11 +7,10 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
@@ -19,11 +18,8 @@ from databases import (
     PgCluster,
     mysql_can_login,
     mysql_create_login,
-    mysql_drop_logins,
     mysql_secret,
     new_password,
-    require_mysql,
-    scram_cluster,
     unique_name,
 )
 
@@ -35,20 +31,6 @@ ROTATIONS = 100
 # as failed only when retrying AWSCURRENT for this long never succeeds.
 RETRY_SECONDS = 5.0
 NOT_COMPLETE = "A previous rotation isn't complete"
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgCluster]:
-    with scram_cluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def mysql_users() -> Iterator[list[str]]:
-    require_mysql()
-    users: list[str] = []
-    yield users
-    mysql_drop_logins(*users, *(f"{u}_clone" for u in users))
 
 
 def _builtin(server: Server, name: str) -> str:

@@ -14,7 +14,6 @@ from databases import (
     PgCluster,
     mysql_can_login,
     mysql_create_login,
-    mysql_drop_logins,
     mysql_grants,
     mysql_secret,
     new_password,
@@ -24,7 +23,6 @@ from databases import (
     redis_secret,
     require_mysql,
     require_redis,
-    scram_cluster,
     unique_name,
 )
 from strongroom.rotators import (
@@ -37,20 +35,6 @@ from strongroom.rotators import (
 
 STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 Rotate = Callable[[Any, str, str, str], None]
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgCluster]:
-    with scram_cluster() as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def mysql_users() -> Iterator[list[str]]:
-    require_mysql()
-    users: list[str] = []
-    yield users
-    mysql_drop_logins(*users, *(f"{u}_clone" for u in users))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Server, make_server
+from conftest import Server, make_clocked_server
 
 
 def _doc(*statements: dict[str, Any]) -> str:
@@ -215,16 +215,7 @@ def test_another_account_reads_a_value_under_a_key_it_may_use(server: Server) ->
 @pytest.fixture(scope="module")
 def clocked(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A server of its own whose background clock (purger, key rotation) can be moved."""
-    tmp = tmp_path_factory.mktemp("kms-clocked")
-    offset = tmp / "offset"
-    offset.write_text("0")
-    srv = make_server(
-        tmp,
-        {
-            "STRONGROOM_PURGE__CLOCK_OFFSET_FILE": str(offset),
-            "STRONGROOM_PURGE__INTERVAL_SECONDS": "0.2",
-        },
-    )
+    srv, offset = make_clocked_server(tmp_path_factory.mktemp("kms-clocked"))
     srv.start()
     yield srv, offset
     srv.stop()

@@ -16,46 +16,27 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import STRONGROOM, Server, make_server
+from conftest import STRONGROOM, Server, make_clocked_server
+from iam_helpers import LAMBDA_TRUST, allow, doc
+from rotation_helpers import history, settle
+from rotation_steps import create_pending, finish
 from webhook_receiver import Delivery, Receiver
 
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
-ENDED = ("RotationSucceeded", "RotationFailed", "RotationAbandoned")
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
-SECRETS_ONLY = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}],
-}
 
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str, str]]:
     """A server of its own, its account id and a role webhooks may use."""
-    tmp = tmp_path_factory.mktemp("webhooks")
-    offset = tmp / "offset"
-    offset.write_text("0")
-    srv = make_server(
-        tmp,
-        {
-            "STRONGROOM_ROTATION__INTERVAL_SECONDS": "0.2",
-            "STRONGROOM_PURGE__CLOCK_OFFSET_FILE": str(offset),
-        },
+    srv, _ = make_clocked_server(
+        tmp_path_factory.mktemp("webhooks"), {"STRONGROOM_ROTATION__INTERVAL_SECONDS": "0.2"}
     )
     srv.start()
     account = srv.client("sts").get_caller_identity()["Account"]  # type: ignore[attr-defined]
     iam: Any = srv.client("iam")
-    role = iam.create_role(RoleName="rotator", AssumeRolePolicyDocument=json.dumps(TRUST))
+    role = iam.create_role(RoleName="rotator", AssumeRolePolicyDocument=LAMBDA_TRUST)
     iam.put_role_policy(
-        RoleName="rotator", PolicyName="secrets", PolicyDocument=json.dumps(SECRETS_ONLY)
+        RoleName="rotator", PolicyName="secrets", PolicyDocument=doc(allow("secretsmanager:*"))
     )
     yield srv, account, role["Role"]["Arn"]
     srv.stop()
@@ -98,28 +79,6 @@ def _register(rig: tuple[Server, str, str], url: str, *extra: str) -> tuple[str,
     return created["FunctionArn"], created["SigningKey"]
 
 
-def _history(server: Server, arn: str) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [*STRONGROOM, "rotation", "history", arn, "--data-dir", str(server.data_dir), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=server.env(),
-    )
-    return [json.loads(line) for line in out.stdout.splitlines()]
-
-
-def _settle(server: Server, arn: str, attempts: int = 1, timeout: float = 30.0) -> list[str]:
-    """Wait until ``attempts`` rotations of ``arn`` have ended; returns the event names."""
-    deadline = time.monotonic() + timeout
-    while True:
-        names = [e["event"] for e in _history(server, arn) if "event" in e]
-        if sum(n in ENDED for n in names) >= attempts:
-            return names
-        assert time.monotonic() < deadline, f"rotation did not end in time: {names}"
-        time.sleep(0.1)
-
-
 def _stages(sm: Any, arn: str) -> dict[str, list[str]]:
     return dict(sm.describe_secret(SecretId=arn)["VersionIdsToStages"])
 
@@ -155,29 +114,12 @@ class Rotator:
         client = session.client("secretsmanager", endpoint_url=event["Endpoint"], config=config)
         arn, token = event["SecretId"], event["ClientRequestToken"]
         if step == "createSecret":
-            try:
-                client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
-            except client.exceptions.ResourceNotFoundException:
-                password = client.get_random_password(ExcludePunctuation=True)["RandomPassword"]
-                client.put_secret_value(
-                    SecretId=arn,
-                    ClientRequestToken=token,
-                    SecretString=json.dumps({"password": password}),
-                    VersionStages=["AWSPENDING"],
-                )
+            create_pending(client, arn, token)
         elif step == "testSecret":
             value = client.get_secret_value(SecretId=arn, VersionStage="AWSPENDING")
             assert json.loads(value["SecretString"])["password"]
         elif step == "finishSecret":
-            stages = client.describe_secret(SecretId=arn)["VersionIdsToStages"]
-            current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
-            if current != token:
-                client.update_secret_version_stage(
-                    SecretId=arn,
-                    VersionStage="AWSCURRENT",
-                    MoveToVersionId=token,
-                    RemoveFromVersionId=current,
-                )
+            finish(client, arn, token)
         return 200, b"{}"
 
 
@@ -196,7 +138,7 @@ def test_rotate_secret_with_a_webhook_rotates_the_secret(
         fn, receiver.key = _register(rig, receiver.url)
         arn, first = _secret(sm)
         token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)["VersionId"]
-        assert _settle(rig[0], arn) == ["RotationStarted", "RotationSucceeded"]
+        assert settle(rig[0], arn) == ["RotationStarted", "RotationSucceeded"]
     assert [d.event["Step"] for d in receiver.deliveries] == STEPS
     assert all(d.signed for d in receiver.deliveries)
     assert {d.event["ClientRequestToken"] for d in receiver.deliveries} == {token}
@@ -209,7 +151,7 @@ def test_rotate_secret_with_a_webhook_rotates_the_secret(
     assert sm.describe_secret(SecretId=arn)["RotationLambdaARN"] == fn
 
 
-def test_a_500_at_a_step_keeps_current_and_shows_in_the_history(
+def test_a_500_at_a_step_keeps_current_and_shows_in_thehistory(
     rig: tuple[Server, str, str], sm: Any
 ) -> None:
     """A receiver answering 500 at setSecret leaves AWSCURRENT where it was and AWSPENDING
@@ -220,11 +162,11 @@ def test_a_500_at_a_step_keeps_current_and_shows_in_the_history(
         fn, receiver.key = _register(rig, receiver.url)
         arn, first = _secret(sm)
         token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)["VersionId"]
-        assert _settle(rig[0], arn) == ["RotationStarted", "RotationFailed"]
+        assert settle(rig[0], arn) == ["RotationStarted", "RotationFailed"]
         stages = _stages(sm, arn)
         assert stages[first] == ["AWSCURRENT"] and stages[token] == ["AWSPENDING"]
         assert json.loads(sm.get_secret_value(SecretId=arn)["SecretString"]) == {"password": "p0"}
-        lines = _history(rig[0], arn)
+        lines = history(rig[0], arn)
         failed = [line for line in lines if line.get("outcome") == "failed"]
         assert failed == [
             {
@@ -242,7 +184,7 @@ def test_a_500_at_a_step_keeps_current_and_shows_in_the_history(
         rotator.fail_at = None
         # boto3 fills in a new ClientRequestToken unless given: resume with the same one.
         assert sm.rotate_secret(SecretId=arn, ClientRequestToken=token)["VersionId"] == token
-        assert _settle(rig[0], arn, attempts=2)[-1] == "RotationSucceeded"
+        assert settle(rig[0], arn, attempts=2)[-1] == "RotationSucceeded"
     assert "AWSCURRENT" in _stages(sm, arn)[token]
 
 
@@ -262,12 +204,12 @@ def test_a_wrong_signing_key_is_detected_by_the_receiver(
         assert new_key.startswith("srwh_") and new_key != old_key
         arn, first = _secret(sm)
         token = sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)["VersionId"]
-        assert _settle(server, arn)[-1] == "RotationFailed"
+        assert settle(server, arn)[-1] == "RotationFailed"
         assert [d.signed for d in receiver.deliveries] == [False]
         assert _stages(sm, arn)[first] == ["AWSCURRENT"]
         receiver.key = new_key
         sm.rotate_secret(SecretId=arn, ClientRequestToken=token)
-        assert _settle(server, arn, attempts=2)[-1] == "RotationSucceeded"
+        assert settle(server, arn, attempts=2)[-1] == "RotationSucceeded"
     assert "AWSCURRENT" in _stages(sm, arn)[token]
 
 
@@ -280,8 +222,8 @@ def test_a_timeout_fails_the_step(rig: tuple[Server, str, str], sm: Any) -> None
         fn, receiver.key = _register(rig, receiver.url, "--timeout", "1")
         arn, first = _secret(sm)
         sm.rotate_secret(SecretId=arn, RotationLambdaARN=fn)
-        assert _settle(rig[0], arn)[-1] == "RotationFailed"
-    failed = [line for line in _history(rig[0], arn) if line.get("outcome") == "failed"]
+        assert settle(rig[0], arn)[-1] == "RotationFailed"
+    failed = [line for line in history(rig[0], arn) if line.get("outcome") == "failed"]
     assert [(f["step"], f["detail"]) for f in failed] == [("createSecret", "WebhookTimeout")]
     assert _stages(sm, arn)[first] == ["AWSCURRENT"]
 
@@ -300,11 +242,11 @@ def test_the_scheduler_rotates_through_the_webhook_when_due(
         first = sm.rotate_secret(
             SecretId=arn, RotationLambdaARN=fn, RotationRules={"AutomaticallyAfterDays": 2}
         )["VersionId"]
-        assert _settle(server, arn)[-1] == "RotationSucceeded"
+        assert settle(server, arn)[-1] == "RotationSucceeded"
         due = sm.describe_secret(SecretId=arn)["NextRotationDate"]
         try:
             offset.write_text(str(due.timestamp() - time.time() + 60))
-            assert _settle(server, arn, attempts=2)[-1] == "RotationSucceeded"
+            assert settle(server, arn, attempts=2)[-1] == "RotationSucceeded"
         finally:
             offset.write_text("0")
     steps = [d.event["Step"] for d in receiver.deliveries]

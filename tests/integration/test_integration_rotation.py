@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from rotation_steps import create_pending, finish
 from strongroom.cli.main import main
 from strongroom.clock import FixedClock
 from strongroom.errors import InvalidRequest
@@ -50,27 +51,9 @@ def fake_builtin() -> Iterator[list[tuple[str, str]]]:
     def rotate(client: Any, secret_id: str, token: str, step: str) -> None:
         seen.append((step, token))
         if step == "createSecret":
-            try:
-                client.get_secret_value(
-                    SecretId=secret_id, VersionId=token, VersionStage="AWSPENDING"
-                )
-            except client.exceptions.ResourceNotFoundException:
-                pw = client.get_random_password(PasswordLength=20, ExcludePunctuation=True)
-                client.put_secret_value(
-                    SecretId=secret_id,
-                    ClientRequestToken=token,
-                    SecretString=json.dumps({"password": pw["RandomPassword"]}),
-                    VersionStages=["AWSPENDING"],
-                )
+            create_pending(client, secret_id, token, PasswordLength=20)
         elif step == "finishSecret":
-            stages = client.describe_secret(SecretId=secret_id)["VersionIdsToStages"]
-            current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
-            client.update_secret_version_stage(
-                SecretId=secret_id,
-                VersionStage="AWSCURRENT",
-                MoveToVersionId=token,
-                RemoveFromVersionId=current,
-            )
+            finish(client, secret_id, token)
 
     module.rotate = rotate  # type: ignore[attr-defined]
     sys.modules[FAKE] = module

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from rotation_steps import create_pending, finish
 from strongroom.clock import FixedClock
 from strongroom.errors import InvalidParameter, InvalidRequest
 from strongroom.http.app import Components, build
@@ -199,25 +200,9 @@ def register(c: Components, ctx: RequestContext, clock: FixedClock, rec: Recorde
             raise RuntimeError(f"injected failure at {step}")
         client = rotation.registry.client_for(ctx.account_id)
         if step == "createSecret":
-            try:
-                client.get_secret_value(SecretId=arn, VersionId=token, VersionStage="AWSPENDING")
-            except client.exceptions.ResourceNotFoundException:
-                client.put_secret_value(
-                    SecretId=arn,
-                    ClientRequestToken=token,
-                    SecretString=f"value-{token}",
-                    VersionStages=["AWSPENDING"],
-                )
+            create_pending(client, arn, token, f"value-{token}")
         elif step == "finishSecret":
-            stages = client.describe_secret(SecretId=arn)["VersionIdsToStages"]
-            current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
-            if current != token:
-                client.update_secret_version_stage(
-                    SecretId=arn,
-                    VersionStage="AWSCURRENT",
-                    MoveToVersionId=token,
-                    RemoveFromVersionId=current,
-                )
+            finish(client, arn, token)
 
     rotation.registry.register(FUNCTION, rotate)
 

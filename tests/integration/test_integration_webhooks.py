@@ -3,7 +3,6 @@ the signed request, the role's credentials, failures and TLS."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from iam_helpers import LAMBDA_TRUST, trust
 from strongroom.clock import SystemClock
 from strongroom.crypto.rootring import FileRootStore
 from strongroom.crypto.signing import verify
@@ -32,18 +32,6 @@ from strongroom.storage.rootwrapped import SqliteRootWrapped
 from webhook_receiver import Delivery, Receiver
 
 EVENT = {"SecretId": "arn:aws:secretsmanager:us-east-1:1:secret:x", "ClientRequestToken": "t"}
-TRUST_LAMBDA = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 
 
 @pytest.fixture
@@ -132,18 +120,7 @@ def test_insecure_urls_need_the_explicit_flag(env: tuple[Components, WebhookServ
 def test_a_role_must_exist_and_trust_lambda(env: tuple[Components, WebhookService, str]) -> None:
     """The role is in the same account and its trust policy allows lambda.amazonaws.com."""
     components, hooks, account = env
-    other = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
+    other = trust(account)
     untrusting = _role(components, account, "users-only", other)
     with pytest.raises(AccessDenied):
         hooks.create(account_id=account, name="n", url="https://h.example/", role_arn=untrusting)
@@ -154,7 +131,7 @@ def test_a_role_must_exist_and_trust_lambda(env: tuple[Components, WebhookServic
             url="https://h.example/",
             role_arn=f"arn:aws:iam::{account}:role/missing",
         )
-    trusting = _role(components, account, "rotator", TRUST_LAMBDA)
+    trusting = _role(components, account, "rotator", LAMBDA_TRUST)
     hooks.create(account_id=account, name="n", url="https://h.example/", role_arn=trusting)
 
 
@@ -183,7 +160,7 @@ def test_a_role_adds_working_temporary_credentials(
     """With a role, the body carries an assumed-role session of it (valid 15 minutes) and
     the endpoint and region to use it against."""
     components, hooks, account = env
-    role = _role(components, account, "rotator", TRUST_LAMBDA)
+    role = _role(components, account, "rotator", LAMBDA_TRUST)
     with Receiver() as receiver:
         new = hooks.create(account_id=account, name="hook", url=receiver.url, role_arn=role)
         receiver.key = new.signing_key
@@ -204,13 +181,13 @@ def test_a_role_that_stops_trusting_fails_the_step(
 ) -> None:
     """The trust policy is checked again at each step; a refusal sends nothing."""
     components, hooks, account = env
-    role = _role(components, account, "rotator", TRUST_LAMBDA)
+    role = _role(components, account, "rotator", LAMBDA_TRUST)
     with Receiver() as receiver:
         hooks.create(account_id=account, name="hook", url=receiver.url, role_arn=role)
         with components.storage.write() as tx:
             found = tx.role(account, "rotator")
             assert found is not None
-            deny = TRUST_LAMBDA.replace('"Allow"', '"Deny"')
+            deny = LAMBDA_TRUST.replace('"Allow"', '"Deny"')
             tx.update_role(replace(found, trust_policy=deny))
         with pytest.raises(AccessDenied):
             hooks.deliver(account, "hook", _step("createSecret"))

@@ -8,7 +8,6 @@ import functools
 import logging
 import os
 import time
-import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager, nullcontext
@@ -17,19 +16,19 @@ from typing import Any
 from strongroom import errors
 from strongroom.http import query_front
 from strongroom.http.lambda_front import LambdaFront
+from strongroom.http.request import Request, log_unexpected
 from strongroom.protocol import json11
 from strongroom.protocol import kms as kms_wire
 from strongroom.protocol.faults import fault, kms_fault
 from strongroom.protocol.secretsmanager import LATER, OPERATIONS, snake_case
 from strongroom.protocol.shapes import ServiceModel
-from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
+from strongroom.protocol.sigv4 import SigV4Verifier
 from strongroom.service.context import RequestContext
 from strongroom.service.identity import AccessKey, Identity
 
 __all__ = ["Dispatcher"]
 
 log = logging.getLogger("strongroom.access")
-errlog = logging.getLogger("strongroom")
 
 _HEALTH_OK = b'{"status":"ok"}'
 _HEALTH_STARTING = b'{"status":"starting"}'
@@ -118,21 +117,11 @@ class Dispatcher:
             if "x-amz-target" not in header_map and self._query is not None:
                 # No target: AWS's query protocol (STS, IAM), answered in XML. These are
                 # rare administrative calls, some of them writes: run them on the writer.
-                client = scope.get("client")
-                handle = functools.partial(
-                    self._query.handle,
-                    source_ip=client[0] if client else None,
-                    secure_transport=scope.get("scheme") == "https",
-                    method=method,
-                    raw_path=(scope.get("raw_path") or path.encode()).decode("latin-1"),
-                    query_string=scope.get("query_string", b"").decode("latin-1"),
-                    headers=headers,
-                    header_map=header_map,
-                    body=body,
-                    request_id=request_id,
-                )
+                request = Request.from_scope(scope, headers, body, request_id)
                 loop = asyncio.get_running_loop()
-                status, payload, operation, akid = await loop.run_in_executor(self._writer, handle)
+                status, payload, operation, akid = await loop.run_in_executor(
+                    self._writer, self._query.handle, request
+                )
                 await _respond(send, status, payload, request_id, query_front.CONTENT_TYPE)
                 log.info("%s %s %s %d", request_id, operation, akid, status)
                 return
@@ -146,48 +135,24 @@ class Dispatcher:
                 raise _Fail(exc) from None
             is_kms = self._kms_model is not None and prefix == self._kms_model.target_prefix
             service_name = "kms" if is_kms else _SERVICE
-            raw_path = scope.get("raw_path") or path.encode()
-            query = scope.get("query_string", b"").decode("latin-1")
+            request = Request.from_scope(scope, headers, body, request_id)
             with self._request_scope():  # one store change token for this request
-                try:
-                    caller = self._verifier.verify(
-                        SignedRequest(method, raw_path.decode("latin-1"), query, headers, body),
-                        service_name,
-                    )
-                except errors.ServiceError as exc:
-                    raise _Fail(exc) from None
+                caller = self._verifier.verify(request.signed, service_name)
                 akid = caller.access_key_id
-                try:
-                    key = self._identity.authenticate(akid, caller.session_token)
-                except errors.ServiceError as exc:
-                    raise _Fail(exc) from None
+                key = self._identity.authenticate(akid, caller.session_token)
                 self._identity.note_use(akid, service_name, caller.region)
                 ctype = header_map.get("content-type", "").split(";", 1)[0].strip().lower()
                 if ctype and ctype not in _ACCEPTED_TYPES:
                     raise _Fail(errors.Serialization(f"Unsupported Content-Type: {ctype[:64]}"))
-                client = scope.get("client")
                 call = self._call_kms if is_kms else self._call
-                result = await call(
-                    operation,
-                    key,
-                    request_id,
-                    body,
-                    source_ip=client[0] if client else None,
-                    secure_transport=scope.get("scheme") == "https",
-                )
+                result = await call(operation, key, request)
             status, payload = 200, json11.encode(result)
         except _Fail as fail:
             status, payload = self._error(fail.error, request_id, is_kms)
         except errors.ServiceError as exc:
             status, payload = self._error(exc, request_id, is_kms)
         except Exception as exc:
-            # Type and frames only: an exception's message might quote data it was handed.
-            errlog.error(
-                "request %s failed with %s:\n%s",
-                request_id,
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)),
-            )
+            log_unexpected(request_id, exc)
             status, payload = self._error(errors.InternalError(), request_id, is_kms)
         await _respond(send, status, payload, request_id)
         log.info(
@@ -227,19 +192,10 @@ class Dispatcher:
                 body = await self._read_body(header_map, receive, limit, too_large)
             except _Fail as fail:
                 raise fail.error from None
-            client = scope.get("client")
             response, akid = await front.handle(
                 route=route,
                 labels=labels,
-                method=method,
-                raw_path=raw_path,
-                query_string=scope.get("query_string", b"").decode("latin-1"),
-                headers=headers,
-                header_map=header_map,
-                body=body,
-                request_id=request_id,
-                source_ip=client[0] if client else None,
-                secure_transport=scope.get("scheme") == "https",
+                request=Request.from_scope(scope, headers, body, request_id),
             )
         except errors.ServiceError as exc:
             response = front.error(exc)
@@ -289,32 +245,19 @@ class Dispatcher:
                 break
         return b"".join(chunks)
 
-    async def _call(
-        self,
-        operation: str,
-        key: AccessKey,
-        request_id: str,
-        body: bytes,
-        *,
-        source_ip: str | None = None,
-        secure_transport: bool = False,
-    ) -> dict[str, Any]:
+    async def _call(self, operation: str, key: AccessKey, request: Request) -> dict[str, Any]:
         if operation in LATER:
             raise errors.NotSupported(LATER[operation])
         spec = OPERATIONS.get(operation)
         if spec is None:
             raise errors.UnknownOperation(f"The operation {operation} is not recognized.")
-        params = self._model.validate_input(operation, json11.decode_body(body))
+        params = self._model.validate_input(operation, json11.decode_body(request.signed.body))
         names = self._kwargs[operation]
         kwargs = {names[k]: v for k, v in params.items()}
         method = self._methods[operation]
         args: tuple[RequestContext, ...] = ()
         if spec.needs_context:
-            args = (
-                RequestContext(
-                    key.principal, self._region, request_id, source_ip, secure_transport
-                ),
-            )
+            args = (request.context(key.principal, self._region),)
         if spec.writes:
             call = functools.partial(method, *args, **kwargs)
             result = await asyncio.get_running_loop().run_in_executor(self._writer, call)
@@ -323,22 +266,13 @@ class Dispatcher:
             result = method(*args, **kwargs)
         return spec.output(result)
 
-    async def _call_kms(
-        self,
-        operation: str,
-        key: AccessKey,
-        request_id: str,
-        body: bytes,
-        *,
-        source_ip: str | None = None,
-        secure_transport: bool = False,
-    ) -> dict[str, Any]:
+    async def _call_kms(self, operation: str, key: AccessKey, request: Request) -> dict[str, Any]:
         assert self._kms_model is not None
         spec = kms_wire.OPERATIONS[operation]
-        params = self._kms_model.validate_input(operation, json11.decode_body(body))
+        params = self._kms_model.validate_input(operation, json11.decode_body(request.signed.body))
         names = self._kms_kwargs[operation]
         kwargs = {names[k]: v for k, v in params.items()}
-        ctx = RequestContext(key.principal, self._region, request_id, source_ip, secure_transport)
+        ctx = request.context(key.principal, self._region)
         call = functools.partial(self._kms_methods[operation], ctx, **kwargs)
         if spec.writes:
             result = await asyncio.get_running_loop().run_in_executor(self._writer, call)

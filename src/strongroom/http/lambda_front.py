@@ -6,26 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
-import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from strongroom import errors
+from strongroom.http.request import Request, log_unexpected
 from strongroom.protocol import lambda_api, restjson
 from strongroom.protocol.faults import lambda_fault
 from strongroom.protocol.secretsmanager import snake_case
-from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
-from strongroom.service.context import RequestContext
+from strongroom.protocol.sigv4 import SigV4Verifier
 from strongroom.service.identity import Identity
 
 __all__ = ["PREFIX", "LambdaFront"]
 
 PREFIX = "/2015-03-31/functions"
 _SERVICE = "lambda"
-errlog = logging.getLogger("strongroom")
 
 
 class LambdaFront:
@@ -68,37 +65,24 @@ class LambdaFront:
         return self._model.error(status, code, exc.message)
 
     async def handle(
-        self,
-        *,
-        route: restjson.Route,
-        labels: Mapping[str, str],
-        method: str,
-        raw_path: str,
-        query_string: str,
-        headers: Sequence[tuple[str, str]],
-        header_map: Mapping[str, str],
-        body: bytes,
-        request_id: str,
-        source_ip: str | None,
-        secure_transport: bool,
+        self, *, route: restjson.Route, labels: Mapping[str, str], request: Request
     ) -> tuple[restjson.Response, str]:
         """Answer one routed request: (response, access key id for the log)."""
         akid = "-"
         try:
             with self._request_scope():
-                caller = self._verifier.verify(
-                    SignedRequest(method, raw_path, query_string, headers, body), _SERVICE
-                )
+                caller = self._verifier.verify(request.signed, _SERVICE)
                 akid = caller.access_key_id
                 key = self._identity.authenticate(akid, caller.session_token)
                 self._identity.note_use(akid, _SERVICE, caller.region)
-                params, payload = self._model.decode(route, labels, query_string, header_map, body)
+                signed = request.signed
+                params, payload = self._model.decode(
+                    route, labels, signed.query, request.header_map, signed.body
+                )
             kwargs = {snake_case(k): v for k, v in params.items()}
             if route.payload is not None:
                 kwargs[snake_case(route.payload)] = payload
-            ctx = RequestContext(
-                key.principal, self._region, request_id, source_ip, secure_transport
-            )
+            ctx = request.context(key.principal, self._region)
             spec = lambda_api.OPERATIONS[route.operation]
             call = functools.partial(self._methods[route.operation], ctx, **kwargs)
             if spec.where == "read":
@@ -110,11 +94,5 @@ class LambdaFront:
         except errors.ServiceError as exc:
             return self.error(exc), akid
         except Exception as exc:
-            # Type and frames only: an exception's message might quote data it was handed.
-            errlog.error(
-                "request %s failed with %s:\n%s",
-                request_id,
-                type(exc).__name__,
-                "".join(traceback.format_tb(exc.__traceback__)),
-            )
+            log_unexpected(request.request_id, exc)
             return self.error(errors.InternalError()), akid

@@ -5,17 +5,17 @@ only the host tells them apart on AWS and here they share one port."""
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from strongroom import errors
+from strongroom.http.request import Request
 from strongroom.protocol import query
 from strongroom.protocol.faults import query_fault
 from strongroom.protocol.iam import IAM_OUTPUTS
 from strongroom.protocol.secretsmanager import snake_case
-from strongroom.protocol.sigv4 import SignedRequest, SigV4Verifier
+from strongroom.protocol.sigv4 import SigV4Verifier
 from strongroom.protocol.sts import STS_OUTPUTS
-from strongroom.service.context import RequestContext
 from strongroom.service.identity import Identity
 
 __all__ = ["CONTENT_TYPE", "QueryFront"]
@@ -67,21 +67,10 @@ class QueryFront:
             for name, table in tables.items()
         }
 
-    def handle(
-        self,
-        *,
-        method: str,
-        raw_path: str,
-        query_string: str,
-        headers: Sequence[tuple[str, str]],
-        header_map: Mapping[str, str],
-        body: bytes,
-        request_id: str,
-        source_ip: str | None = None,
-        secure_transport: bool = False,
-    ) -> tuple[int, bytes, str, str]:
+    def handle(self, request: Request) -> tuple[int, bytes, str, str]:
         """Answer one request: (status, XML body, operation, access key id) for the log."""
-        service = scope_service(header_map, query_string)
+        signed = request.signed
+        service = scope_service(request.header_map, signed.query)
         model = self._models.get(service or "")
         operation, akid = "-", "-"
         try:
@@ -91,12 +80,10 @@ class QueryFront:
                 raise errors.UnknownOperation(
                     f"The {service[:32]!r} service is not served by this Strongroom release."
                 )
-            caller = self._verifiers[service].verify(
-                SignedRequest(method, raw_path, query_string, headers, body), service
-            )
+            caller = self._verifiers[service].verify(signed, service)
             akid = caller.access_key_id
             self._identity.note_use(akid, service, caller.region)
-            operation, params = query.decode_request(model, body, query_string)
+            operation, params = query.decode_request(model, signed.body, signed.query)
             served = self._operations[service].get(operation)
             if served is None:
                 raise errors.NotSupported(
@@ -111,15 +98,15 @@ class QueryFront:
                 if operation not in {"AssumeRole", "GetCallerIdentity", "GetSessionToken"}:
                     raise errors.AccessDenied(f"Cannot call {operation} with session credentials")
             serve, render = served
-            ctx = RequestContext(principal, self._region, request_id, source_ip, secure_transport)
+            ctx = request.context(principal, self._region)
             result = serve(ctx, **{snake_case(k): v for k, v in params.items()})
-            payload = query.encode_response(model, operation, render(result), request_id)
+            payload = query.encode_response(model, operation, render(result), request.request_id)
             return 200, payload, operation, akid
         except errors.ServiceError as exc:
             status, code = query_fault(exc)
             if model is not None and code in model.errors:
                 status = query.error_status(model, code)
             body_out = query.encode_error(
-                code, exc.message, request_id, sender_fault=status < 500, model=model
+                code, exc.message, request.request_id, sender_fault=status < 500, model=model
             )
             return status, body_out, operation, akid

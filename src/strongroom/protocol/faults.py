@@ -15,6 +15,22 @@ __all__ = [
     "query_fault",
 ]
 
+_Table = dict[type[errors.ServiceError], tuple[int, str]]
+
+
+def _nearest(
+    exc: errors.ServiceError, tables: tuple[_Table, ...], default: tuple[int, str]
+) -> tuple[int, str]:
+    """The entry of ``exc``'s nearest class in its MRO found in ``tables`` (at one class, the
+    earlier table wins); ``default`` when no class has one."""
+    for cls in type(exc).__mro__:
+        for table in tables:
+            found = table.get(cls)
+            if found is not None:
+                return found
+    return default
+
+
 # Ordered from specific to general is not needed: lookup walks the class's MRO.
 CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
     errors.NotFound: (400, "ResourceNotFoundException"),
@@ -53,11 +69,7 @@ CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
 
 def fault(exc: errors.ServiceError) -> tuple[int, str]:
     """The status and code for ``exc``: the entry of its nearest class in the MRO."""
-    for cls in type(exc).__mro__:
-        found = CODES.get(cls)
-        if found is not None:
-            return found
-    return 500, "InternalServiceError"
+    return _nearest(exc, (CODES,), (500, "InternalServiceError"))
 
 
 # The query protocol (IAM, STS) names the same meanings with its own codes and statuses.
@@ -92,11 +104,7 @@ QUERY_CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
 
 def query_fault(exc: errors.ServiceError) -> tuple[int, str]:
     """The query protocol's status and code for ``exc`` (nearest class in the MRO)."""
-    for cls in type(exc).__mro__:
-        found = QUERY_CODES.get(cls)
-        if found is not None:
-            return found
-    return 500, "InternalFailure"
+    return _nearest(exc, (QUERY_CODES,), (500, "InternalFailure"))
 
 
 # KMS (JSON 1.1, target TrentService) names some meanings its own way; the rest (signature,
@@ -121,11 +129,7 @@ KMS_CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
 def kms_fault(exc: errors.ServiceError) -> tuple[int, str]:
     """KMS's status and code for ``exc``: the nearest class in the MRO with an entry in
     either table, KMS's first."""
-    for cls in type(exc).__mro__:
-        found = KMS_CODES.get(cls) or CODES.get(cls)
-        if found is not None:
-            return found
-    return 500, "KMSInternalException"
+    return _nearest(exc, (KMS_CODES, CODES), (500, "KMSInternalException"))
 
 
 # Lambda (REST JSON) names meanings its own way and uses HTTP statuses; authentication
@@ -154,8 +158,4 @@ LAMBDA_CODES: dict[type[errors.ServiceError], tuple[int, str]] = {
 def lambda_fault(exc: errors.ServiceError) -> tuple[int, str]:
     """Lambda's status and code for ``exc``: the nearest class in the MRO with an entry in
     either table, Lambda's first."""
-    for cls in type(exc).__mro__:
-        found = LAMBDA_CODES.get(cls) or CODES.get(cls)
-        if found is not None:
-            return found
-    return 500, "ServiceException"
+    return _nearest(exc, (LAMBDA_CODES, CODES), (500, "ServiceException"))

@@ -8,7 +8,14 @@ import orjson
 
 from strongroom.errors import Serialization, UnknownOperation
 
-__all__ = ["CONTENT_TYPE", "decode_body", "encode", "encode_error", "parse_target"]
+__all__ = [
+    "CONTENT_TYPE",
+    "check_depth",
+    "decode_body",
+    "encode",
+    "encode_error",
+    "parse_target",
+]
 
 CONTENT_TYPE = b"application/x-amz-json-1.1"
 _MAX_DEPTH = 32
@@ -24,6 +31,13 @@ def parse_target(target: str | None, prefixes: dict[str, frozenset[str]]) -> tup
     if ops is None or operation not in ops:
         raise UnknownOperation(f"The operation {operation[:128]!r} is not recognized.")
     return prefix, operation
+
+
+def check_depth(value: Any) -> None:
+    """Raise ``Serialization`` when a decoded JSON body nests deeper than the server accepts
+    (the JSON protocols share the limit)."""
+    if not _depth_ok(value):
+        raise Serialization("The request body is nested too deeply.")
 
 
 def _depth_ok(value: Any, depth: int = 0) -> bool:
@@ -46,8 +60,7 @@ def decode_body(body: bytes) -> Any:
         raise Serialization("Malformed request body: not valid JSON.") from exc
     if not isinstance(value, dict):
         raise Serialization("Start of structure or map found where not expected.")
-    if not _depth_ok(value):
-        raise Serialization("The request body is nested too deeply.")
+    check_depth(value)
     return value
 
 

@@ -13,12 +13,12 @@ from typing import Any
 import orjson
 
 from strongroom.errors import Serialization, UnknownOperation, Validation
+from strongroom.protocol.json11 import check_depth
 from strongroom.protocol.shapes import ServiceModel
 
 __all__ = ["CONTENT_TYPE", "Response", "RestJsonModel", "Route", "encode_error"]
 
 CONTENT_TYPE = b"application/json"
-_MAX_DEPTH = 32
 _LABEL = re.compile(r"\{([A-Za-z0-9]+)(\+?)\}")
 
 
@@ -216,16 +216,6 @@ def _integer(member: str, text: str) -> int:
         ) from None
 
 
-def _depth_ok(value: Any, depth: int = 0) -> bool:
-    if depth > _MAX_DEPTH:
-        return False
-    if isinstance(value, dict):
-        return all(_depth_ok(v, depth + 1) for v in value.values())
-    if isinstance(value, list):
-        return all(_depth_ok(v, depth + 1) for v in value)
-    return True
-
-
 def _json_body(body: bytes) -> dict[str, Any]:
     try:
         value = orjson.loads(body)
@@ -233,6 +223,5 @@ def _json_body(body: bytes) -> dict[str, Any]:
         raise Serialization("Could not parse request body into json.") from None
     if not isinstance(value, dict):
         raise Serialization("Could not parse request body into json.")
-    if not _depth_ok(value):
-        raise Serialization("The request body is nested too deeply.")
+    check_depth(value)
     return value
