@@ -117,7 +117,7 @@ class Dispatcher:
             if "x-amz-target" not in header_map and self._query is not None:
                 # No target: AWS's query protocol (STS, IAM), answered in XML. These are
                 # rare administrative calls, some of them writes: run them on the writer.
-                request = Request.from_scope(scope, headers, body, request_id)
+                request = Request.from_scope(scope, headers, body, request_id, header_map)
                 loop = asyncio.get_running_loop()
                 status, payload, operation, akid = await loop.run_in_executor(
                     self._writer, self._query.handle, request
@@ -135,7 +135,7 @@ class Dispatcher:
                 raise _Fail(exc) from None
             is_kms = self._kms_model is not None and prefix == self._kms_model.target_prefix
             service_name = "kms" if is_kms else _SERVICE
-            request = Request.from_scope(scope, headers, body, request_id)
+            request = Request.from_scope(scope, headers, body, request_id, header_map)
             with self._request_scope():  # one store change token for this request
                 caller = self._verifier.verify(request.signed, service_name)
                 akid = caller.access_key_id
@@ -195,7 +195,7 @@ class Dispatcher:
             response, akid = await front.handle(
                 route=route,
                 labels=labels,
-                request=Request.from_scope(scope, headers, body, request_id),
+                request=Request.from_scope(scope, headers, body, request_id, header_map),
             )
         except errors.ServiceError as exc:
             response = front.error(exc)

@@ -35,9 +35,11 @@ class Request:
         headers: Sequence[tuple[str, str]],
         body: bytes,
         request_id: str,
+        header_map: Mapping[str, str] | None = None,
     ) -> Request:
         """The request of an ASGI HTTP ``scope``; ``headers`` are its headers decoded as
-        latin-1, ``body`` the whole body."""
+        latin-1 (``header_map`` the same by name, when the caller already has it), ``body``
+        the whole body."""
         raw_path = scope.get("raw_path") or scope["path"].encode()
         client = scope.get("client")
         return cls(
@@ -48,7 +50,7 @@ class Request:
                 headers,
                 body,
             ),
-            dict(headers),
+            dict(headers) if header_map is None else header_map,
             request_id,
             client[0] if client else None,
             scope.get("scheme") == "https",
