@@ -225,8 +225,8 @@ def load_pg_copy(
                     with cur.copy(
                         "COPY versions (secret_pk, version_id, sealed, kind, created_at) FROM STDIN"
                     ) as cp:
-                        for row in versions:
-                            cp.write_row(row)
+                        for version in versions:
+                            cp.write_row(version)
                     with cur.copy("COPY labels (secret_pk, label, version_id) FROM STDIN") as cp:
                         for v in versions:
                             cp.write_row((v[0], staging.AWSCURRENT, v[1]))

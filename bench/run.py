@@ -1402,22 +1402,33 @@ def policy_stage(
                 (POLICY_ADMIN, pools_for(cfg, admin_signer, names, "policy-admin")),
                 (POLICY_USER, pools_for(cfg, user_signer, names, "policy-user")),
             )
-            once = replace(cfg, repeat=1)
-            for c in (4, 32):
-                # --repeat rounds of (c), (a), (b), not K runs of each in a row: drift in the
-                # machine's speed then falls on all three alike. The best run of each is kept.
-                rounds: dict[str, list[dict[str, Any]]] = {op: [] for op, _ in tests}
-                for _ in range(cfg.repeat):
-                    for op, gets in tests:
-                        row = measure(
-                            results, once, s, label=_label(kind, "strongroom", op),
-                            connections=c, gets=gets,
-                        )  # fmt: skip
-                        rounds[op].append(row)
-                if cfg.repeat > 1:
-                    _keep_best(results, rounds)
+            _interleaved(results, cfg, s, kind, tests)
             if args.profile and kind == "uvicorn":
                 profile(cfg, s, results, "GetSecretValue-policy-user-c32", tests[2][1](), None, 0)
+
+
+def _interleaved(
+    results: Results,
+    cfg: Settings,
+    server: Server,
+    kind: str,
+    tests: Sequence[tuple[str, Callable[[], Pool]]],
+) -> None:
+    """Measure ``tests`` (operation name, request pools) at 4 and 32 connections. With
+    --repeat K: K rounds of all the tests in turn, not K runs of each in a row, so that drift
+    in the machine's speed falls on all of them alike; the best run of each is kept."""
+    once = replace(cfg, repeat=1)
+    for c in (4, 32):
+        rounds: dict[str, list[dict[str, Any]]] = {op: [] for op, _ in tests}
+        for _ in range(cfg.repeat):
+            for op, gets in tests:
+                row = measure(
+                    results, once, server, label=_label(kind, "strongroom", op),
+                    connections=c, gets=gets,
+                )  # fmt: skip
+                rounds[op].append(row)
+        if cfg.repeat > 1:
+            _keep_best(results, rounds)
 
 
 def _keep_best(results: Results, rounds: dict[str, list[dict[str, Any]]]) -> None:
@@ -1539,18 +1550,7 @@ def cmk_stage(
                 (CMK_DEFAULT, pools_for(cfg, signer, default_names, "cmk-default")),
                 (CMK_CUSTOMER, pools_for(cfg, signer, cmk_names, "cmk-customer")),
             )
-            once = replace(cfg, repeat=1)
-            for c in (4, 32):
-                rounds: dict[str, list[dict[str, Any]]] = {op: [] for op, _ in tests}
-                for _ in range(cfg.repeat):
-                    for op, gets in tests:
-                        row = measure(
-                            results, once, s, label=_label(kind, "strongroom", op),
-                            connections=c, gets=gets,
-                        )  # fmt: skip
-                        rounds[op].append(row)
-                if cfg.repeat > 1:
-                    _keep_best(results, rounds)
+            _interleaved(results, cfg, s, kind, tests)
             if args.profile and kind == "uvicorn":
                 profile(cfg, s, results, "GetSecretValue-cmk-c32", tests[1][1](), None, 0)
 
